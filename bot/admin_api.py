@@ -1,0 +1,60 @@
+"""Admin HTTP API: guarded by the admin token (HELPDESK_ADMIN_TOKEN)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from handoff.queue import waiting_cases
+
+
+class AdminApi:
+    def __init__(self, sessions: SessionFactory, admin_token: str | None, clock: Clock) -> None:
+        self._sessions = sessions
+        self._token = admin_token
+        self._clock = clock
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/handoffs", self.handoffs)
+
+    def _check(self, request: web.Request) -> None:
+        if self._token is None:
+            raise _json_http(web.HTTPForbidden, "the admin API is off: set HELPDESK_ADMIN_TOKEN")
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # compare_digest: the time taken must not tell how much of a guess was right.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self._token.encode()
+        ):
+            raise _json_http(web.HTTPUnauthorized, "missing or invalid admin token")
+
+    async def handoffs(self, request: web.Request) -> web.Response:
+        """The queue of waiting handoffs, oldest first."""
+        self._check(request)
+        now = self._clock()
+        async with self._sessions() as session:
+            cases = await waiting_cases(session)
+        return web.json_response(
+            {
+                "handoffs": [
+                    {
+                        "conversation_id": c.conversation_id,
+                        "customer_id": c.customer_id,
+                        "channel": c.channel,
+                        "locale": c.locale,
+                        "reason": c.reason,
+                        "requested_at": c.requested_at.isoformat(),
+                        "waiting_seconds": round((now - c.requested_at).total_seconds()),
+                        "last_customer_text": c.last_customer_text,
+                    }
+                    for c in cases
+                ]
+            }
+        )
+
+
+def _json_http(cls: type[web.HTTPException], reason: str) -> web.HTTPException:
+    return cls(text=json.dumps({"error": reason}), content_type="application/json")

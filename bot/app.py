@@ -1,0 +1,148 @@
+"""The composition root: builds every part from Settings and wires them into one app.
+
+Nothing here does I/O until the app starts: migrations, the first FAQ load and the
+background loops run in `cleanup_ctx`, and are undone there on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.admin_api import AdminApi
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
+from bot.engine import Engine
+from bot.events import EventBus
+from bot.outbox import OutboxDispatcher
+from bot.texts import Texts
+from channels.web.api import WebChatApi
+from channels.web.hub import LiveHub
+from channels.web.output import WebOutput
+from faq.library import FaqLibrary
+
+
+@dataclass(frozen=True)
+class Services:
+    """The long-lived parts, reachable from tests as `app[SERVICES]`."""
+
+    settings: Settings
+    db: AsyncEngine
+    sessions: SessionFactory
+    faq: FaqLibrary
+    bus: EventBus
+    engine: Engine
+    outbox: OutboxDispatcher
+    hub: LiveHub
+    clock: Clock
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(
+    settings: Settings, clock: Clock = utc_now, logger: logging.Logger | None = None
+) -> web.Application:
+    log = logger or logging.getLogger("helpdesk")
+    db = make_engine(settings.database_url, settings.database_schema)
+    sessions = make_session_factory(db)
+    faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
+    bus = EventBus(log.getChild("events"))
+    hub = LiveHub(log.getChild("web"))
+    outbox = OutboxDispatcher(sessions, {"web": WebOutput(hub)}, clock, log.getChild("outbox"))
+    engine = Engine(
+        sessions=sessions,
+        faq=faq,
+        texts=Texts.load(settings.texts_file),
+        bus=bus,
+        clock=clock,
+        thresholds=settings.thresholds,
+        default_locale=settings.default_locale,
+        on_outbox=outbox.notify,
+        logger=log.getChild("engine"),
+    )
+    services = Services(settings, db, sessions, faq, bus, engine, outbox, hub, clock)
+
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)]
+    )
+    app[SERVICES] = services
+    WebChatApi(
+        engine, sessions, hub, clock, settings.max_message_chars, log.getChild("web")
+    ).register(app.router)
+    AdminApi(sessions, settings.admin_token, clock).register(app.router)
+    app.router.add_get("/healthz", _healthz)
+    app.cleanup_ctx.append(_lifecycle(services, log))
+    return app
+
+
+def _lifecycle(
+    services: Services, log: logging.Logger
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        settings = services.settings
+        if settings.auto_migrate:
+            await upgrade(services.db)
+        await services.faq.load()
+        log.info(
+            "faq loaded",
+            extra={"entries": len(services.faq.matcher.entries), "dir": str(settings.faq_dir)},
+        )
+        if settings.admin_token is None:
+            log.warning("admin API is off: set HELPDESK_ADMIN_TOKEN to enable /api/handoffs")
+        tasks = [
+            asyncio.create_task(services.outbox.run(), name="outbox"),
+            asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await services.hub.close_all()
+            await services.db.dispose()
+
+    return lifecycle
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json_errors(log: logging.Logger) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """API errors as JSON `{"error": reason}`; unexpected failures as a bare 500."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.content_type == "application/json" or not request.path.startswith("/api/"):
+                raise
+            reason = exc.reason
+            if isinstance(exc, web.HTTPRequestEntityTooLarge):
+                reason = "request body is too large"
+            return web.json_response({"error": reason}, status=exc.status)
+        except Exception:
+            log.exception("request failed", extra={"path": request.path})
+            return web.Response(
+                status=500,
+                text=json.dumps({"error": "internal error"}),
+                content_type="application/json",
+            )
+
+    return middleware

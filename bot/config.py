@@ -1,0 +1,214 @@
+"""Settings: read once from the environment by the caller, validated, then passed around.
+
+Nothing in the project reads the environment except `Settings.from_env`, which the CLI
+calls with `os.environ`; tests call it with a plain dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from faq.cli import demo_faq_dir
+from faq.decision import Thresholds
+
+T = TypeVar("T")
+
+SUPPORTED_LOCALES = ("ja", "en")
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable and what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be configured with. See README "Configuration"."""
+
+    database_url: str = "sqlite+aiosqlite:///helpdesk.db"
+    database_schema: str | None = None
+    faq_dir: Path = field(default_factory=demo_faq_dir)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_token: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    default_locale: str = "ja"
+    texts_file: Path | None = None
+    answer_threshold: float = Thresholds.answer
+    suggest_threshold: float = Thresholds.suggest
+    answer_margin: float = Thresholds.margin
+    faq_reload_seconds: float = 2.0
+    max_message_chars: int = 2000
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    auto_migrate: bool = True
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            answer=self.answer_threshold,
+            suggest=self.suggest_threshold,
+            margin=self.answer_margin,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from `HELPDESK_*` variables; raise SettingsError on a bad value."""
+        r = _Reader(env)
+        host = r.get("HELPDESK_HOST", str, cls.host)
+        port = r.get("HELPDESK_PORT", _port, cls.port)
+        settings = cls(
+            database_url=r.get("HELPDESK_DATABASE_URL", _database_url, cls.database_url),
+            database_schema=r.get("HELPDESK_DATABASE_SCHEMA", _schema, None),
+            faq_dir=r.get("HELPDESK_FAQ_DIR", _directory, demo_faq_dir()),
+            host=host,
+            port=port,
+            admin_token=r.get("HELPDESK_ADMIN_TOKEN", _admin_token, None),
+            public_url=r.get("HELPDESK_PUBLIC_URL", _url, f"http://{host}:{port}"),
+            default_locale=r.get("HELPDESK_DEFAULT_LOCALE", _locale, cls.default_locale),
+            texts_file=r.get("HELPDESK_TEXTS_FILE", _file, None),
+            answer_threshold=r.get("HELPDESK_ANSWER_THRESHOLD", _unit, cls.answer_threshold),
+            suggest_threshold=r.get("HELPDESK_SUGGEST_THRESHOLD", _unit, cls.suggest_threshold),
+            answer_margin=r.get("HELPDESK_ANSWER_MARGIN", _unit, cls.answer_margin),
+            faq_reload_seconds=r.get(
+                "HELPDESK_FAQ_RELOAD_SECONDS", _positive_float, cls.faq_reload_seconds
+            ),
+            max_message_chars=r.get(
+                "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
+            ),
+            max_body_bytes=r.get("HELPDESK_MAX_BODY_BYTES", _positive_int, cls.max_body_bytes),
+            log_level=r.get("HELPDESK_LOG_LEVEL", _log_level, cls.log_level),
+            auto_migrate=r.get("HELPDESK_AUTO_MIGRATE", _bool, cls.auto_migrate),
+        )
+        if settings.suggest_threshold > settings.answer_threshold:
+            raise SettingsError(
+                "HELPDESK_SUGGEST_THRESHOLD must not be above HELPDESK_ANSWER_THRESHOLD "
+                f"({settings.suggest_threshold} > {settings.answer_threshold})"
+            )
+        return settings
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = self._env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc} (got {_shown(name, raw)!r})") from None
+
+
+def _shown(name: str, raw: str) -> str:
+    # Secrets must not be echoed back in an error message.
+    return "<hidden>" if name.endswith("TOKEN") else raw
+
+
+def _port(raw: str) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("expected a port number from 0 to 65535")
+    return value
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = _int(raw)
+    if value <= 0:
+        raise ValueError("expected a whole number above 0")
+    return value
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _positive_float(raw: str) -> float:
+    value = _float(raw)
+    if value <= 0:
+        raise ValueError("expected a number above 0")
+    return value
+
+
+def _unit(raw: str) -> float:
+    value = _float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("expected a number from 0 to 1")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _locale(raw: str) -> str:
+    if raw not in SUPPORTED_LOCALES:
+        raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("expected a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+    return raw
+
+
+def _schema(raw: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", raw):
+        raise ValueError("expected a lower-case PostgreSQL schema name")
+    return raw
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return raw.rstrip("/")
+
+
+def _directory(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_dir():
+        raise ValueError("no such directory")
+    return path
+
+
+def _file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError("no such file")
+    return path
+
+
+def _admin_token(raw: str) -> str:
+    # A short admin token is guessable; refuse it rather than run insecurely.
+    if len(raw) < 16:
+        raise ValueError("must be at least 16 characters")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    upper = raw.upper()
+    if upper not in logging.getLevelNamesMapping():
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return upper

@@ -1,0 +1,56 @@
+"""The async database: engine, sessions and schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """Create the engine; SQLite gets a busy timeout so concurrent writers wait, not fail.
+
+    `schema` (PostgreSQL only) puts every table in that schema, via the search path.
+    """
+    if url.startswith("sqlite"):
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", 30)
+        return create_async_engine(url, connect_args=connect_args, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    if schema is not None:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["server_settings"] = {"search_path": schema}
+        kwargs["connect_args"] = connect_args
+    return create_async_engine(url, **kwargs)
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    # expire_on_commit=False: rows are read after commit, and lazy refresh needs greenlet I/O.
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` on the engine's database."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, revision)

@@ -1,0 +1,453 @@
+"""The conversation engine: one Inbound in, stored, decided, replies stored and queued.
+
+The engine never talks to a platform. Replies become message rows plus outbox rows in the
+same transaction as the customer's message; domain events are published after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.events import (
+    ConversationOpened,
+    ConversationResolved,
+    CustomerMessageDuringHandoff,
+    DomainEvent,
+    EventBus,
+    FaqAnswered,
+    HandoffRequested,
+)
+from bot.intents import Intent, detect_intent
+from bot.locale_detect import detect_locale
+from bot.messages import Button, Inbound, Outbound
+from bot.models import (
+    Conversation,
+    ConversationStatus,
+    Handoff,
+    HandoffReason,
+    Identity,
+    Message,
+    ProcessedEvent,
+    Resolution,
+    Role,
+)
+from bot.postbacks import Postback, PostbackKind, parse_postback
+from bot.store import add_message, get_or_create_identity, open_conversation_for, to_outbound
+from bot.texts import Texts
+from faq.decision import Decision, Thresholds, decide
+from faq.matcher import Match, Matcher
+from faq.model import FaqEntry
+
+EventT = TypeVar("EventT", bound=DomainEvent)
+
+# A second "that didn't help" in one conversation goes to a person (the issue's rule).
+NOT_HELPFUL_LIMIT = 2
+# How many matches to fetch: enough for choices and for alternatives after a "no".
+SEARCH_DEPTH = 8
+
+
+class MatcherSource(Protocol):
+    """Anything holding the current FAQ matcher (the hot-reloading FaqLibrary in the app)."""
+
+    @property
+    def matcher(self) -> Matcher: ...
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    """What came of one inbound: the stored customer message and the bot's replies."""
+
+    conversation_id: int | None
+    customer_message: Outbound | None
+    replies: tuple[Outbound, ...]
+    duplicate: bool = False
+
+
+@dataclass
+class _Turn:
+    """Everything one `handle` call decides, gathered before the commit."""
+
+    session: AsyncSession
+    identity: Identity
+    conversation: Conversation
+    inbound: Inbound
+    customer_message: Message | None = None
+    replies: list[Message] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        faq: MatcherSource,
+        texts: Texts,
+        bus: EventBus,
+        clock: Clock,
+        thresholds: Thresholds,
+        default_locale: str,
+        on_outbox: Callable[[], None],
+        logger: logging.Logger,
+    ) -> None:
+        self._sessions = sessions
+        self._faq = faq
+        self._texts = texts
+        self._bus = bus
+        self._clock = clock
+        self._thresholds = thresholds
+        self._default_locale = default_locale
+        self._on_outbox = on_outbox
+        self._log = logger
+
+    async def handle(self, inbound: Inbound) -> HandleResult:
+        """Store the inbound, decide, store and queue the replies; dedupe on event_id."""
+        if inbound.text is None and inbound.postback is None:
+            raise ValueError("an Inbound needs text or a postback")
+        now = self._clock()
+        try:
+            async with self._sessions() as session, session.begin():
+                if inbound.event_id is not None:
+                    session.add(
+                        ProcessedEvent(
+                            channel=inbound.channel, event_id=inbound.event_id, processed_at=now
+                        )
+                    )
+                    await session.flush()
+                turn = await self._start_turn(session, inbound)
+                turn.customer_message = await self._store_customer_message(turn)
+                await self._decide(turn)
+        except IntegrityError:
+            if inbound.event_id is None:
+                raise
+            self._log.info(
+                "duplicate event ignored",
+                extra={"channel": inbound.channel, "event_id": inbound.event_id},
+            )
+            return HandleResult(None, None, (), duplicate=True)
+        for event in turn.events:
+            await self._bus.publish(event)
+        if turn.replies:
+            self._on_outbox()
+        assert turn.conversation.id is not None and turn.customer_message is not None
+        self._log.info(
+            "message handled",
+            extra={
+                "channel": inbound.channel,
+                "conversation": turn.conversation.id,
+                "status": turn.conversation.status,
+                "decision": next((m.decision for m in turn.replies if m.decision), None),
+            },
+        )
+        return HandleResult(
+            turn.conversation.id,
+            to_outbound(turn.customer_message),
+            tuple(to_outbound(m) for m in turn.replies),
+        )
+
+    # -- the turn ---------------------------------------------------------------------
+
+    async def _start_turn(self, session: AsyncSession, inbound: Inbound) -> _Turn:
+        now = self._clock()
+        identity = await get_or_create_identity(
+            session, inbound.channel, inbound.customer_ref, now
+        )
+        conversation = await open_conversation_for(session, identity)
+        events: list[DomainEvent] = []
+        if conversation is None:
+            # Decision: a message after resolution always opens a new conversation; a
+            # "reopen" is then visible to the FCR report as a follow-up conversation.
+            conversation = Conversation(
+                customer_id=identity.customer_id,
+                identity_id=identity.id,
+                channel=inbound.channel,
+                locale=inbound.locale or self._default_locale,
+                locale_explicit=inbound.locale is not None,
+                opened_at=now,
+            )
+            session.add(conversation)
+            await session.flush()
+            events.append(self._event(ConversationOpened, conversation))
+        elif inbound.locale is not None and not conversation.locale_explicit:
+            conversation.locale = inbound.locale
+            conversation.locale_explicit = True
+        if inbound.text and not conversation.locale_explicit:
+            detected = detect_locale(inbound.text)
+            if detected is not None:
+                conversation.locale = detected
+        return _Turn(session, identity, conversation, inbound, events=events)
+
+    async def _store_customer_message(self, turn: _Turn) -> Message:
+        text = turn.inbound.text
+        if text is None:
+            assert turn.inbound.postback is not None
+            text = await self._button_label(turn, turn.inbound.postback)
+        return await add_message(
+            turn.session,
+            turn.conversation,
+            Role.CUSTOMER,
+            text,
+            self._clock(),
+            postback=turn.inbound.postback,
+        )
+
+    async def _decide(self, turn: _Turn) -> None:
+        status = turn.conversation.status
+        if status in (ConversationStatus.WAITING, ConversationStatus.AGENT):
+            await self._during_handoff(turn)
+            return
+        if turn.inbound.postback is not None:
+            await self._on_postback(turn, turn.inbound.postback)
+            return
+        assert turn.inbound.text is not None
+        intent = detect_intent(turn.inbound.text)
+        if intent is Intent.HUMAN:
+            await self._hand_off(turn, HandoffReason.CUSTOMER_REQUEST, "handoff_requested")
+        elif intent is Intent.SOLVED:
+            await self._resolve(turn, await self._resolution_for(turn), "resolved_by_customer")
+        elif intent is Intent.THANKS:
+            await self._say(turn, "thanks_reply")
+        elif intent is Intent.GREETING:
+            await self._say(turn, "greeting")
+        else:
+            await self._answer_from_faq(turn, turn.inbound.text)
+
+    async def _during_handoff(self, turn: _Turn) -> None:
+        # The agent sees the message; tell the customer once that it reached the queue.
+        conversation = turn.conversation
+        assert conversation.id is not None
+        last_bot = await self._last_bot_message(turn.session, conversation.id)
+        if conversation.status == ConversationStatus.WAITING and (
+            last_bot is not None and last_bot.decision == Decision.HANDOFF
+        ):
+            await self._say(turn, "already_queued", decision="queued")
+        assert turn.customer_message is not None
+        turn.events.append(
+            self._event(
+                CustomerMessageDuringHandoff, conversation, message_id=turn.customer_message.id
+            )
+        )
+
+    async def _answer_from_faq(self, turn: _Turn, text: str) -> None:
+        matches = await self._search(text, turn.conversation.locale)
+        outcome = decide(matches, self._thresholds)
+        if outcome.decision is Decision.ANSWER:
+            await self._give_answer(turn, outcome.matches[0].entry, outcome.matches[0].score)
+        elif outcome.decision is Decision.SUGGEST:
+            await self._offer(turn, "suggest_intro", outcome.matches, Decision.SUGGEST)
+        else:
+            await self._hand_off(turn, HandoffReason.NO_MATCH, "handoff_no_match")
+
+    async def _on_postback(self, turn: _Turn, data: str) -> None:
+        postback = parse_postback(data)
+        if postback is None:
+            await self._say(turn, "unknown_button")
+            return
+        if postback.kind is PostbackKind.HUMAN:
+            await self._hand_off(turn, HandoffReason.CUSTOMER_REQUEST, "handoff_requested")
+        elif postback.kind is PostbackKind.NONE_OF_THESE:
+            await self._hand_off(turn, HandoffReason.NO_MATCH, "handoff_no_match")
+        elif postback.kind is PostbackKind.HELPFUL:
+            await self._resolve(turn, Resolution.SELF, "glad_it_helped")
+        elif postback.kind is PostbackKind.NOT_HELPFUL:
+            await self._not_helpful(turn, postback)
+        else:
+            entry = self._entry(postback.entry_id)
+            if entry is None:
+                await self._say(turn, "unknown_button")
+            else:
+                await self._give_answer(turn, entry, score=None)
+
+    async def _not_helpful(self, turn: _Turn, postback: Postback) -> None:
+        conversation = turn.conversation
+        conversation.not_helpful_count += 1
+        if conversation.not_helpful_count >= NOT_HELPFUL_LIMIT:
+            await self._hand_off(turn, HandoffReason.NOT_HELPFUL, "handoff_not_helpful")
+            return
+        query = await self._last_question(turn)
+        tried = await self._answered_entries(turn)
+        alternatives: list[Match] = []
+        if query is not None:
+            matches = await self._search(query, conversation.locale)
+            alternatives = [
+                m
+                for m in matches
+                if m.entry.id not in tried and m.score >= self._thresholds.suggest
+            ][: self._thresholds.max_choices]
+        if not alternatives:
+            await self._hand_off(turn, HandoffReason.NOT_HELPFUL, "handoff_not_helpful")
+            return
+        await self._offer(turn, "alternatives_intro", alternatives, Decision.SUGGEST)
+
+    # -- outcomes ---------------------------------------------------------------------
+
+    async def _give_answer(self, turn: _Turn, entry: FaqEntry, score: float | None) -> None:
+        locale = turn.conversation.locale
+        await self._reply(
+            turn, entry.answer.strip(), faq_entry_id=entry.id, faq_score=score,
+            decision=Decision.ANSWER,
+        )  # fmt: skip
+        yes = Postback(PostbackKind.HELPFUL, entry.id).encode()
+        no = Postback(PostbackKind.NOT_HELPFUL, entry.id).encode()
+        await self._reply(
+            turn,
+            self._texts.get("did_it_help", locale),
+            buttons=(
+                Button(self._texts.get("helpful_yes", locale), yes),
+                Button(self._texts.get("helpful_no", locale), no),
+            ),
+        )
+        turn.events.append(
+            self._event(FaqAnswered, turn.conversation, entry_id=entry.id, score=score or 1.0)
+        )
+
+    async def _offer(
+        self, turn: _Turn, intro_key: str, matches: Sequence[Match], decision: str
+    ) -> None:
+        locale = turn.conversation.locale
+        buttons = [
+            Button(m.entry.question, Postback(PostbackKind.SHOW_ENTRY, m.entry.id).encode())
+            for m in matches
+        ]
+        buttons.append(Button(self._texts.get("talk_to_person", locale), PostbackKind.HUMAN))
+        await self._reply(
+            turn,
+            self._texts.get(intro_key, locale),
+            buttons=tuple(buttons),
+            faq_entry_id=matches[0].entry.id,
+            faq_score=matches[0].score,
+            decision=decision,
+        )
+
+    async def _hand_off(self, turn: _Turn, reason: HandoffReason, text_key: str) -> None:
+        conversation = turn.conversation
+        assert conversation.id is not None
+        now = self._clock()
+        handoff = Handoff(conversation_id=conversation.id, reason=reason, requested_at=now)
+        turn.session.add(handoff)
+        conversation.status = ConversationStatus.WAITING
+        await turn.session.flush()
+        assert handoff.id is not None
+        await self._say(turn, text_key, decision=Decision.HANDOFF)
+        turn.events.append(
+            self._event(HandoffRequested, conversation, handoff_id=handoff.id, reason=reason)
+        )
+
+    async def _resolve(self, turn: _Turn, resolution: Resolution, text_key: str) -> None:
+        conversation = turn.conversation
+        now = self._clock()
+        conversation.status = ConversationStatus.RESOLVED
+        conversation.resolution = resolution
+        conversation.closed_at = now
+        await self._say(turn, text_key, decision="resolved")
+        turn.events.append(self._event(ConversationResolved, conversation, resolution=resolution))
+
+    async def _resolution_for(self, turn: _Turn) -> Resolution:
+        """SELF when the bot answered something in this conversation, else CUSTOMER."""
+        return Resolution.SELF if await self._answered_entries(turn) else Resolution.CUSTOMER
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _say(self, turn: _Turn, key: str, decision: str | None = None) -> None:
+        await self._reply(turn, self._texts.get(key, turn.conversation.locale), decision=decision)
+
+    async def _reply(
+        self,
+        turn: _Turn,
+        text: str,
+        *,
+        buttons: tuple[Button, ...] = (),
+        faq_entry_id: str | None = None,
+        faq_score: float | None = None,
+        decision: str | None = None,
+    ) -> None:
+        message = await add_message(
+            turn.session,
+            turn.conversation,
+            Role.BOT,
+            text,
+            self._clock(),
+            buttons=buttons,
+            faq_entry_id=faq_entry_id,
+            faq_score=faq_score,
+            decision=decision,
+            deliver=True,
+        )
+        turn.replies.append(message)
+
+    async def _search(self, text: str, conversation_locale: str) -> list[Match]:
+        # The language of the text itself picks the FAQ half to search: a customer in a
+        # Japanese session who types English still gets the English entries.
+        locale = detect_locale(text) or conversation_locale
+        matcher = self._faq.matcher
+        return await asyncio.to_thread(matcher.search, text, SEARCH_DEPTH, locale)
+
+    def _entry(self, entry_id: str | None) -> FaqEntry | None:
+        return next((e for e in self._faq.matcher.entries if e.id == entry_id), None)
+
+    async def _button_label(self, turn: _Turn, postback: str) -> str:
+        """The label of the button the customer tapped, for the transcript."""
+        conversation_id = turn.conversation.id
+        assert conversation_id is not None
+        query = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.role == Role.BOT)
+            .order_by(col(Message.id).desc())
+            .limit(5)
+        )
+        for message in (await turn.session.exec(query)).all():
+            for button in message.buttons:
+                if button.get("postback") == postback:
+                    return str(button.get("label"))
+        return postback
+
+    async def _last_question(self, turn: _Turn) -> str | None:
+        """The customer's last typed message in this conversation (the FAQ query)."""
+        query = (
+            select(Message.text)
+            .where(
+                Message.conversation_id == turn.conversation.id,
+                Message.role == Role.CUSTOMER,
+                col(Message.postback).is_(None),
+            )
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+        return (await turn.session.exec(query)).first()
+
+    async def _answered_entries(self, turn: _Turn) -> set[str]:
+        query = select(Message.faq_entry_id).where(
+            Message.conversation_id == turn.conversation.id,
+            Message.decision == Decision.ANSWER,
+        )
+        return {e for e in (await turn.session.exec(query)).all() if e}
+
+    async def _last_bot_message(self, session: AsyncSession, conversation_id: int) -> Message | None:
+        query = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.role == Role.BOT)
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+        return (await session.exec(query)).first()
+
+    def _event(
+        self, event_type: type[EventT], conversation: Conversation, **fields: object
+    ) -> EventT:
+        assert conversation.id is not None
+        return event_type(
+            conversation_id=conversation.id,
+            customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            occurred_at=self._clock(),
+            **fields,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,140 @@
+"""Database tables (SQLModel). The schema itself is created by Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ConversationStatus(StrEnum):
+    BOT = "bot"  # the bot is answering
+    WAITING = "waiting"  # handoff asked; in the agents' queue
+    AGENT = "agent"  # an agent claimed it
+    RESOLVED = "resolved"
+
+
+class Resolution(StrEnum):
+    SELF = "self"  # the customer confirmed a bot answer helped
+    AGENT = "agent"
+    CUSTOMER = "customer"  # the customer said it was solved without confirming an answer
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class HandoffReason(StrEnum):
+    NO_MATCH = "no_match"
+    CUSTOMER_REQUEST = "customer_request"
+    NOT_HELPFUL = "not_helpful"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up: a permanent error or too many attempts
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str | None = None
+    created_at: datetime
+
+
+class Identity(SQLModel, table=True):
+    """How a customer is known on one channel (web session, LINE user id, ...)."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str
+    external_id: str
+    created_at: datetime
+
+
+class ChatSession(SQLModel, table=True):
+    """A web chat session: the bearer token (stored hashed) that speaks for one identity."""
+
+    __tablename__ = "chat_session"
+
+    id: str = Field(primary_key=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    token_hash: str = Field(unique=True)
+    locale: str | None = None
+    created_at: datetime
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)
+    channel: str
+    status: str = Field(default=ConversationStatus.BOT, index=True)
+    locale: str
+    locale_explicit: bool = False
+    resolution: str | None = None
+    not_helpful_count: int = 0
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    role: str
+    text: str
+    buttons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON_TYPE)
+    postback: str | None = None
+    faq_entry_id: str | None = None
+    faq_score: float | None = None
+    decision: str | None = None
+    created_at: datetime
+
+
+class Handoff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    reason: str
+    requested_at: datetime
+    claimed_at: datetime | None = None
+    agent_ref: str | None = None
+    closed_at: datetime | None = None
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Webhook dedupe: a platform event id is inserted once; a second insert fails."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_processed_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    event_id: str
+    processed_at: datetime
+
+
+class Outbox(SQLModel, table=True):
+    """A message to deliver; retried with backoff until the channel accepts it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    channel: str
+    status: str = Field(default=OutboxStatus.PENDING, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(index=True)
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None

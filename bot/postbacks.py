@@ -1,0 +1,38 @@
+"""The postback strings the bot puts on its buttons, parsed back at the engine's edge.
+
+The format is ours, short enough for LINE's 300-byte postback data: `faq:<entry id>`,
+`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PostbackKind(StrEnum):
+    SHOW_ENTRY = "faq"
+    HELPFUL = "helpful:yes"
+    NOT_HELPFUL = "helpful:no"
+    HUMAN = "human"
+    NONE_OF_THESE = "none"
+
+
+@dataclass(frozen=True)
+class Postback:
+    kind: PostbackKind
+    entry_id: str | None = None
+
+    def encode(self) -> str:
+        return f"{self.kind}:{self.entry_id}" if self.entry_id else str(self.kind)
+
+
+def parse_postback(data: str) -> Postback | None:
+    """The postback, or None for data the bot never issued."""
+    if data in (PostbackKind.HUMAN, PostbackKind.NONE_OF_THESE):
+        return Postback(PostbackKind(data))
+    for kind in (PostbackKind.HELPFUL, PostbackKind.NOT_HELPFUL, PostbackKind.SHOW_ENTRY):
+        prefix = f"{kind}:"
+        if data.startswith(prefix) and len(data) > len(prefix):
+            return Postback(kind, data[len(prefix) :])
+    return None

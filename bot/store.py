@@ -1,0 +1,146 @@
+"""Queries and row changes shared by the engine, the channels and the admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.messages import Button, Outbound
+from bot.models import (
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Identity,
+    Message,
+    Outbox,
+)
+
+OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.WAITING, ConversationStatus.AGENT)
+
+
+async def get_or_create_identity(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> Identity:
+    """The identity for (channel, external id), creating a new customer for a new one.
+
+    The row is locked on PostgreSQL so that two messages from one customer arriving at
+    once are handled one after the other and cannot open two conversations.
+    """
+    query = (
+        select(Identity)
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+        .with_for_update()
+    )
+    identity = (await session.exec(query)).first()
+    if identity is not None:
+        return identity
+    customer = Customer(created_at=now)
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    identity = Identity(
+        customer_id=customer.id, channel=channel, external_id=external_id, created_at=now
+    )
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def open_conversation_for(session: AsyncSession, identity: Identity) -> Conversation | None:
+    """The customer's open conversation on this identity's channel, if any."""
+    query = (
+        select(Conversation)
+        .where(
+            Conversation.identity_id == identity.id,
+            col(Conversation.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Conversation.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def add_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    role: str,
+    text: str,
+    now: datetime,
+    *,
+    buttons: Sequence[Button] = (),
+    postback: str | None = None,
+    faq_entry_id: str | None = None,
+    faq_score: float | None = None,
+    decision: str | None = None,
+    deliver: bool = False,
+) -> Message:
+    """Store a message; with `deliver`, also queue it in the outbox for its channel."""
+    assert conversation.id is not None
+    message = Message(
+        conversation_id=conversation.id,
+        role=role,
+        text=text,
+        buttons=[{"label": b.label, "postback": b.postback} for b in buttons],
+        postback=postback,
+        faq_entry_id=faq_entry_id,
+        faq_score=faq_score,
+        decision=decision,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    if deliver:
+        assert message.id is not None
+        session.add(
+            Outbox(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                due_at=now,
+                created_at=now,
+            )
+        )
+    return message
+
+
+def to_outbound(message: Message) -> Outbound:
+    assert message.id is not None
+    return Outbound(
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+        role=message.role,
+        text=message.text,
+        buttons=tuple(Button(b["label"], b["postback"]) for b in message.buttons),
+        created_at=message.created_at,
+    )
+
+
+async def recent_messages(
+    session: AsyncSession, conversation_id: int, limit: int
+) -> list[Message]:
+    """The newest `limit` messages of a conversation, oldest first."""
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    )
+    return list(reversed((await session.exec(query)).all()))
+
+
+async def messages_for_identity(
+    session: AsyncSession, identity_id: int, after: int | None, limit: int
+) -> list[Message]:
+    """Every message of the identity's conversations after id `after`, oldest first."""
+    query = (
+        select(Message)
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .where(Conversation.identity_id == identity_id)
+        .order_by(col(Message.id))
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Message.id) > after)
+    return list((await session.exec(query)).all())

@@ -1,0 +1,110 @@
+"""The bot's own sentences, in Japanese and English, in one place.
+
+Admins override any of them with a YAML file (`HELPDESK_TEXTS_FILE`):
+
+    ja:
+      greeting: こんにちは！ご用件をどうぞ。
+    en:
+      greeting: Hi! How can we help?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEFAULT_TEXTS: dict[str, dict[str, str]] = {
+    "ja": {
+        "greeting": "こんにちは！ご質問をどうぞ。わからないことはスタッフにおつなぎします。",
+        "did_it_help": "この回答で解決しましたか？",
+        "helpful_yes": "解決した",
+        "helpful_no": "解決しない",
+        "glad_it_helped": "お役に立ててよかったです。ほかにもご質問があればいつでもどうぞ。",
+        "suggest_intro": "次のどれかに近いでしょうか？",
+        "none_of_these": "どれでもない",
+        "talk_to_person": "スタッフと話す",
+        "alternatives_intro": "申し訳ありません。こちらはいかがでしょうか？",
+        "handoff_no_match": (
+            "申し訳ありません、この内容にはお答えできませんでした。"
+            "スタッフにおつなぎしますので、このままお待ちください。"
+        ),
+        "handoff_requested": "スタッフにおつなぎします。このままお待ちください。",
+        "handoff_not_helpful": (
+            "お役に立てず申し訳ありません。スタッフにおつなぎしますので、このままお待ちください。"
+        ),
+        "already_queued": "スタッフにおつなぎしています。メッセージはスタッフに届きます。",
+        "resolved_by_customer": "ありがとうございました。ほかにもご質問があればいつでもどうぞ。",
+        "thanks_reply": "どういたしまして。ほかにもご質問があればどうぞ。",
+        "unknown_button": "そのボタンは期限切れです。もう一度ご質問を入力してください。",
+    },
+    "en": {
+        "greeting": "Hi! Ask me anything. If I can't help, I'll put you through to our team.",
+        "did_it_help": "Did this answer your question?",
+        "helpful_yes": "Yes, solved",
+        "helpful_no": "No",
+        "glad_it_helped": "Glad that helped. Ask any time if there is anything else.",
+        "suggest_intro": "Is it one of these?",
+        "none_of_these": "None of these",
+        "talk_to_person": "Talk to a person",
+        "alternatives_intro": "Sorry about that. Does one of these help?",
+        "handoff_no_match": (
+            "Sorry, I couldn't find an answer to that. "
+            "I'm passing you to a member of our team; please stay here."
+        ),
+        "handoff_requested": "I'm connecting you to a member of our team; please stay here.",
+        "handoff_not_helpful": (
+            "Sorry I couldn't help. I'm passing you to a member of our team; please stay here."
+        ),
+        "already_queued": "You're in the queue for our team; they'll see this message.",
+        "resolved_by_customer": "Thanks! Ask any time if there is anything else.",
+        "thanks_reply": "You're welcome. Anything else I can help with?",
+        "unknown_button": "That button has expired. Please type your question again.",
+    },
+}
+
+
+class TextsError(ValueError):
+    """The override file is malformed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Looks up a sentence by key and locale, falling back to the other locale's text."""
+
+    table: Mapping[str, Mapping[str, str]]
+    fallback_locale: str = "en"
+
+    def get(self, key: str, locale: str) -> str:
+        by_locale = self.table.get(locale) or self.table[self.fallback_locale]
+        return by_locale.get(key) or self.table[self.fallback_locale][key]
+
+    @classmethod
+    def load(cls, override_file: Path | None) -> Texts:
+        """The defaults, with any sentences from `override_file` replacing them."""
+        table = {locale: dict(texts) for locale, texts in DEFAULT_TEXTS.items()}
+        if override_file is None:
+            return cls(table)
+        try:
+            data = yaml.safe_load(override_file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise TextsError(f"{override_file}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise TextsError(f"{override_file}: expected a mapping of locale to sentences")
+        for locale, texts in data.items():
+            if locale not in table:
+                raise TextsError(f"{override_file}: unknown locale {locale!r}")
+            if not isinstance(texts, dict):
+                raise TextsError(f"{override_file}: {locale}: expected a mapping of key to text")
+            for key, text in texts.items():
+                if key not in table[locale]:
+                    known = ", ".join(sorted(table[locale]))
+                    raise TextsError(
+                        f"{override_file}: {locale}.{key}: unknown key (known keys: {known})"
+                    )
+                if not isinstance(text, str) or not text.strip():
+                    raise TextsError(f"{override_file}: {locale}.{key}: expected non-empty text")
+                table[locale][key] = text
+        return cls(table)

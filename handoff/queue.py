@@ -1,0 +1,61 @@
+"""The agents' queue: conversations handed off and not yet claimed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Conversation, ConversationStatus, Handoff, Message, Role
+
+
+@dataclass(frozen=True)
+class QueuedCase:
+    conversation_id: int
+    customer_id: int
+    channel: str
+    locale: str
+    reason: str
+    requested_at: datetime
+    last_customer_text: str | None
+
+
+async def waiting_cases(session: AsyncSession) -> list[QueuedCase]:
+    """Waiting conversations, oldest handoff first."""
+    query = (
+        select(Conversation, Handoff)
+        .join(Handoff, col(Handoff.conversation_id) == col(Conversation.id))
+        .where(
+            Conversation.status == ConversationStatus.WAITING,
+            col(Handoff.claimed_at).is_(None),
+            col(Handoff.closed_at).is_(None),
+        )
+        .order_by(col(Handoff.requested_at), col(Handoff.id))
+    )
+    cases = []
+    for conversation, handoff in (await session.exec(query)).all():
+        assert conversation.id is not None
+        cases.append(
+            QueuedCase(
+                conversation_id=conversation.id,
+                customer_id=conversation.customer_id,
+                channel=conversation.channel,
+                locale=conversation.locale,
+                reason=handoff.reason,
+                requested_at=handoff.requested_at,
+                last_customer_text=await _last_customer_text(session, conversation.id),
+            )
+        )
+    return cases
+
+
+async def _last_customer_text(session: AsyncSession, conversation_id: int) -> str | None:
+    query = (
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.role == Role.CUSTOMER)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()

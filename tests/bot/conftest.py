@@ -1,0 +1,92 @@
+"""An engine wired to a real database, a real FAQ and an in-memory channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
+from bot.engine import Engine, HandleResult
+from bot.events import DomainEvent, EventBus
+from bot.messages import Inbound
+from bot.outbox import OutboxDispatcher
+from bot.texts import Texts
+from faq.decision import Thresholds
+from faq.library import FaqLibrary
+from tests.conftest import Database
+from tests.fakes.memory_channel import MemoryChannel
+
+
+@dataclass
+class ManualClock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Harness:
+    engine: Engine
+    sessions: SessionFactory
+    outbox: OutboxDispatcher
+    channel: MemoryChannel
+    clock: ManualClock
+    events: list[DomainEvent]
+    faq: FaqLibrary
+
+    async def say(
+        self, text: str | None = None, *, postback: str | None = None, who: str = "cust-1",
+        event_id: str | None = None, locale: str | None = None,
+    ) -> HandleResult:  # fmt: skip
+        return await self.engine.handle(
+            Inbound(
+                channel="memory", customer_ref=who, received_at=self.clock(), text=text,
+                postback=postback, event_id=event_id, locale=locale,
+            )  # fmt: skip
+        )
+
+
+
+
+@pytest.fixture
+async def harness(database: Database, faq_dir: Path) -> AsyncIterator[Harness]:
+    async for h in make_harness(database, faq_dir, Thresholds()):
+        yield h
+
+
+async def make_harness(
+    database: Database, faq_dir: Path, thresholds: Thresholds
+) -> AsyncIterator[Harness]:
+    log = logging.getLogger("test")
+    db = make_engine(database.url, database.schema)
+    await upgrade(db)
+    sessions = make_session_factory(db)
+    faq = FaqLibrary(faq_dir, log)
+    await faq.load()
+    clock = ManualClock()
+    bus = EventBus(log)
+    events: list[DomainEvent] = []
+
+    async def record(event: DomainEvent) -> None:
+        events.append(event)
+
+    bus.subscribe(DomainEvent, record)
+    channel = MemoryChannel()
+    outbox = OutboxDispatcher(sessions, {"memory": channel}, clock, log)
+    engine = Engine(
+        sessions=sessions, faq=faq, texts=Texts.load(None), bus=bus, clock=clock,
+        thresholds=thresholds, default_locale="ja", on_outbox=outbox.notify, logger=log,
+    )  # fmt: skip
+    try:
+        yield Harness(engine, sessions, outbox, channel, clock, events, faq)
+    finally:
+        await db.dispose()
