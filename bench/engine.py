@@ -1,0 +1,85 @@
+"""In-process throughput and latency of `Engine.handle` with a 2,000-entry FAQ on SQLite.
+
+    .venv/bin/python -m bench.engine [--entries 2000] [--messages 2000] [--customers 200]
+
+Messages are questions taken from the FAQ with small edits, sent by many customers one
+after another; the database is a fresh SQLite file. Prints messages/s and p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.synthetic_faq import write_synthetic_faq
+from bot.db import make_engine, make_session_factory, upgrade
+from bot.engine import Engine
+from bot.events import EventBus
+from bot.messages import Inbound
+from bot.clock import utc_now
+from bot.texts import Texts
+from faq.decision import Thresholds
+from faq.library import FaqLibrary
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(entries: int, messages: int, customers: int) -> None:
+    log = logging.getLogger("bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        faq_dir = Path(tmp) / "faq"
+        faq_entries = write_synthetic_faq(faq_dir, entries)
+        db = make_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(db)
+        faq = FaqLibrary(faq_dir, log)
+        started = time.perf_counter()
+        await faq.load()
+        build = time.perf_counter() - started
+        engine = Engine(
+            sessions=make_session_factory(db), faq=faq, texts=Texts.load(None),
+            bus=EventBus(log), clock=utc_now, thresholds=Thresholds(), default_locale="ja",
+            on_outbox=lambda: None, logger=log,
+        )  # fmt: skip
+        rng = random.Random(1)
+        queries = [str(rng.choice(faq_entries)["question"])[:-1] for _ in range(messages)]
+        latencies: list[float] = []
+        wall = time.perf_counter()
+        for i, query in enumerate(queries):
+            t0 = time.perf_counter()
+            await engine.handle(
+                Inbound(channel="bench", customer_ref=f"c{i % customers}",
+                        received_at=utc_now(), text=query)
+            )  # fmt: skip
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - wall
+        await db.dispose()
+    print(f"FAQ entries: {entries}, index build: {build * 1000:.0f} ms")
+    print(f"messages: {messages} from {customers} customers, sequential, SQLite file")
+    print(f"throughput: {messages / wall:.0f} messages/s")
+    print(
+        f"latency per handle: p50 {statistics.median(latencies) * 1000:.2f} ms, "
+        f"p99 {_percentile(latencies, 0.99) * 1000:.2f} ms, "
+        f"max {max(latencies) * 1000:.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(run(args.entries, args.messages, args.customers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The web chat JSON API, its WebSocket, and the widget's static files.
+
+    POST /api/chat/sessions        -> 201 {"session_id", "token"}
+    POST /api/chat/messages        {"text"} | {"postback"} -> {"message", "messages"}
+    GET  /api/chat/messages?after= -> {"messages"}
+    GET  /api/chat/ws?token=       WebSocket of {"type": "message", "message"}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib.resources import files
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.engine import Engine
+from bot.messages import Inbound
+from bot.store import messages_for_identity, to_outbound
+from channels.web.hub import LiveHub
+from channels.web.serialize import message_json
+from channels.web.sessions import WEB, WebSession, authenticate, create_session
+
+HISTORY_PAGE = 500
+SUPPORTED_LOCALES = ("ja", "en")
+
+
+def json_error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+class WebChatApi:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: SessionFactory,
+        hub: LiveHub,
+        clock: Clock,
+        max_message_chars: int,
+        logger: logging.Logger,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._hub = hub
+        self._clock = clock
+        self._max_chars = max_message_chars
+        self._log = logger
+        static = files("channels.web").joinpath("static")
+        self._index = static.joinpath("index.html").read_bytes
+        self._widget = static.joinpath("widget.js").read_bytes
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/api/chat/sessions", self.create_session)
+        router.add_post("/api/chat/messages", self.post_message)
+        router.add_get("/api/chat/messages", self.get_messages)
+        router.add_get("/api/chat/ws", self.websocket)
+        router.add_get("/", self.index)
+        router.add_get("/widget.js", self.widget)
+
+    async def index(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._index(), content_type="text/html", charset="utf-8")
+
+    async def widget(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=self._widget(), content_type="application/javascript", charset="utf-8"
+        )
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        body = await _json_body(request, required=False)
+        locale = body.get("locale")
+        if locale is not None and locale not in SUPPORTED_LOCALES:
+            return json_error(400, f"locale must be one of {', '.join(SUPPORTED_LOCALES)}")
+        async with self._sessions() as session, session.begin():
+            chat, token = await create_session(session, self._clock(), locale)
+        self._log.info("web session created", extra={"session": chat.session_id})
+        return web.json_response({"session_id": chat.session_id, "token": token}, status=201)
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        chat = await self._authenticate(request, _bearer(request))
+        body = await _json_body(request, required=True)
+        text, postback = body.get("text"), body.get("postback")
+        if (text is None) == (postback is None):
+            return json_error(400, 'send exactly one of "text" or "postback"')
+        for name, value in (("text", text), ("postback", postback)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                return json_error(400, f'"{name}" must be a non-empty string')
+        if text is not None and len(text) > self._max_chars:
+            return json_error(413, f"text is longer than {self._max_chars} characters")
+        if postback is not None and len(postback) > 300:
+            return json_error(413, "postback is longer than 300 characters")
+        result = await self._engine.handle(
+            Inbound(
+                channel=WEB,
+                customer_ref=chat.session_id,
+                received_at=self._clock(),
+                text=text.strip() if text else None,
+                postback=postback,
+                locale=chat.locale,
+            )
+        )
+        assert result.customer_message is not None
+        return web.json_response(
+            {
+                "message": message_json(result.customer_message),
+                "messages": [message_json(m) for m in result.replies],
+            }
+        )
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        chat = await self._authenticate(request, _bearer(request))
+        after_raw = request.query.get("after")
+        after: int | None = None
+        if after_raw is not None:
+            try:
+                after = int(after_raw)
+            except ValueError:
+                return json_error(400, '"after" must be a message id (a whole number)')
+        async with self._sessions() as session:
+            rows = await messages_for_identity(session, chat.identity_id, after, HISTORY_PAGE)
+        return web.json_response({"messages": [message_json(to_outbound(m)) for m in rows]})
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        chat = await self._authenticate(request, request.query.get("token", ""))
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+        await ws.prepare(request)
+        self._hub.add(chat.session_id, ws)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT and _is_ping(msg.data):
+                    await ws.send_json({"type": "pong"})
+        finally:
+            self._hub.remove(chat.session_id, ws)
+        return ws
+
+    async def _authenticate(self, request: web.Request, token: str) -> WebSession:
+        async with self._sessions() as session:
+            chat = await authenticate(session, token)
+        if chat is None:
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"error": "missing or invalid token"}),
+                content_type="application/json",
+            )
+        return chat
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _is_ping(data: str) -> bool:
+    try:
+        return bool(json.loads(data).get("type") == "ping")
+    except (ValueError, AttributeError):
+        return False
+
+
+async def _json_body(request: web.Request, *, required: bool) -> dict[str, Any]:
+    """The request's JSON object; 400 with a reason when it is not one, 413 when too big."""
+    raw = await request.read()  # raises 413 past the app's client_max_size
+    if not raw.strip():
+        if required:
+            raise _bad_request("expected a JSON object body")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad_request(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _bad_request("expected a JSON object body")
+    return body
+
+
+def _bad_request(reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": reason}), content_type="application/json"
+    )

@@ -1,0 +1,73 @@
+"""Web chat sessions: an unguessable bearer token that speaks for one web identity."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import ChatSession, Customer, Identity
+
+WEB = "web"
+
+
+@dataclass(frozen=True)
+class WebSession:
+    session_id: str
+    identity_id: int
+    customer_id: int
+    locale: str | None
+
+
+def _hash(token: str) -> str:
+    # Only a hash is stored: a leaked database does not hand out working tokens.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_session(
+    session: AsyncSession, now: datetime, locale: str | None
+) -> tuple[WebSession, str]:
+    """A new customer, web identity and session; returns the session and its token."""
+    session_id = secrets.token_urlsafe(12)
+    token = secrets.token_urlsafe(32)
+    customer = Customer(created_at=now)
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    identity = Identity(
+        customer_id=customer.id, channel=WEB, external_id=session_id, created_at=now
+    )
+    session.add(identity)
+    await session.flush()
+    assert identity.id is not None
+    session.add(
+        ChatSession(
+            id=session_id,
+            identity_id=identity.id,
+            token_hash=_hash(token),
+            locale=locale,
+            created_at=now,
+        )
+    )
+    return WebSession(session_id, identity.id, customer.id, locale), token
+
+
+async def authenticate(session: AsyncSession, token: str) -> WebSession | None:
+    """The session a token belongs to, or None."""
+    if not token:
+        return None
+    query = (
+        select(ChatSession, Identity)
+        .join(Identity)
+        .where(ChatSession.token_hash == _hash(token))
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    chat, identity = row
+    assert identity.id is not None
+    return WebSession(chat.id, identity.id, identity.customer_id, chat.locale)

@@ -1,0 +1,213 @@
+"""The web chat API over real HTTP (aiohttp test client), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.app import SERVICES, create_app
+from bot.config import Settings
+from bot.texts import DEFAULT_TEXTS
+from tests.conftest import Database
+
+ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+ADMIN = "admin-token-0123456789"
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientMaker, database: Database, faq_dir: Path
+) -> AsyncIterator[TestClient[Any, Any]]:
+    settings = Settings.from_env(
+        {**database.env, "HELPDESK_FAQ_DIR": str(faq_dir), "HELPDESK_ADMIN_TOKEN": ADMIN,
+         "HELPDESK_MAX_MESSAGE_CHARS": "500", "HELPDESK_MAX_BODY_BYTES": "4096"}
+    )  # fmt: skip
+    test_client = await aiohttp_client(create_app(settings))
+    yield test_client
+    await test_client.close()  # stop the app before its database is dropped
+
+
+async def new_session(client: TestClient[Any, Any], **body: str) -> tuple[str, dict[str, str]]:
+    r = await client.post("/api/chat/sessions", json=body or None)
+    assert r.status == 201
+    data = await r.json()
+    assert data["session_id"] and len(data["token"]) >= 32
+    return data["session_id"], {"Authorization": f"Bearer {data['token']}"}
+
+
+async def test_question_gets_answer_with_buttons(client: TestClient[Any, Any]) -> None:
+    _, auth = await new_session(client)
+    r = await client.post("/api/chat/messages", json={"text": "パスワード忘れた"}, headers=auth)
+    assert r.status == 200
+    data = await r.json()
+    assert data["message"]["role"] == "customer"
+    assert data["message"]["text"] == "パスワード忘れた"
+    answer, ask = data["messages"]
+    assert answer["role"] == "bot" and "パスワードをお忘れの方" in answer["text"]
+    assert ask["buttons"][0] == {
+        "label": DEFAULT_TEXTS["ja"]["helpful_yes"],
+        "postback": "helpful:yes:password-reset",
+    }
+    r = await client.post(
+        "/api/chat/messages", json={"postback": ask["buttons"][0]["postback"]}, headers=auth
+    )
+    assert (await r.json())["messages"][0]["text"] == DEFAULT_TEXTS["ja"]["glad_it_helped"]
+
+
+async def test_history_after_an_id_and_across_conversations(
+    client: TestClient[Any, Any],
+) -> None:
+    _, auth = await new_session(client)
+    first = await (
+        await client.post("/api/chat/messages", json={"text": "パスワード忘れた"}, headers=auth)
+    ).json()
+    await client.post("/api/chat/messages", json={"text": "解決しました"}, headers=auth)
+    await client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=auth)
+    everything = (await (await client.get("/api/chat/messages", headers=auth)).json())["messages"]
+    assert [m["role"] for m in everything[:3]] == ["customer", "bot", "bot"]
+    assert everything[0]["text"] == "パスワード忘れた"
+    ids = [m["id"] for m in everything]
+    assert ids == sorted(ids) and len(ids) >= 7
+    after = first["messages"][-1]["id"]
+    later = (
+        await (await client.get(f"/api/chat/messages?after={after}", headers=auth)).json()
+    )["messages"]
+    assert [m["id"] for m in later] == [i for i in ids if i > after]
+    assert later[0]["text"] == "解決しました"
+
+
+async def test_a_token_sees_only_its_own_conversation(client: TestClient[Any, Any]) -> None:
+    _, alice = await new_session(client)
+    _, bob = await new_session(client)
+    await client.post("/api/chat/messages", json={"text": "秘密の質問"}, headers=alice)
+    bobs = (await (await client.get("/api/chat/messages", headers=bob)).json())["messages"]
+    assert bobs == []
+    alices = (await (await client.get("/api/chat/messages", headers=alice)).json())["messages"]
+    assert alices[0]["text"] == "秘密の質問"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}],
+)
+async def test_bad_token_is_401(client: TestClient[Any, Any], headers: dict[str, str]) -> None:
+    r = await client.post("/api/chat/messages", json={"text": "hi"}, headers=headers)
+    assert r.status == 401
+    assert (await r.json())["error"] == "missing or invalid token"
+    r = await client.get("/api/chat/messages", headers=headers)
+    assert r.status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "body is not valid JSON"),
+        (b"[1, 2]", "expected a JSON object body"),
+        (b"", "expected a JSON object body"),
+        (b'{"text": 5}', '"text" must be a non-empty string'),
+        (b'{"text": "   "}', '"text" must be a non-empty string'),
+        (b'{"text": "a", "postback": "b"}', 'send exactly one of "text" or "postback"'),
+        (b"{}", 'send exactly one of "text" or "postback"'),
+    ],
+)
+async def test_malformed_bodies_get_400_with_a_reason(
+    client: TestClient[Any, Any], body: bytes, reason: str
+) -> None:
+    _, auth = await new_session(client)
+    r = await client.post(
+        "/api/chat/messages", data=body, headers={**auth, "Content-Type": "application/json"}
+    )
+    assert r.status == 400
+    assert (await r.json())["error"].startswith(reason)
+
+
+async def test_oversized_input_is_refused_and_nothing_is_stored(
+    client: TestClient[Any, Any],
+) -> None:
+    _, auth = await new_session(client)
+    r = await client.post("/api/chat/messages", json={"text": "あ" * 501}, headers=auth)
+    assert r.status == 413
+    assert "longer than 500" in (await r.json())["error"]
+    r = await client.post("/api/chat/messages", json={"text": "a" * 5000}, headers=auth)
+    assert r.status == 413
+    assert (await r.json())["error"] == "request body is too large"
+    history = (await (await client.get("/api/chat/messages", headers=auth)).json())["messages"]
+    assert history == []
+
+
+async def test_bad_after_and_bad_locale(client: TestClient[Any, Any]) -> None:
+    _, auth = await new_session(client)
+    r = await client.get("/api/chat/messages?after=x", headers=auth)
+    assert r.status == 400
+    r = await client.post("/api/chat/sessions", json={"locale": "fr"})
+    assert r.status == 400 and "locale" in (await r.json())["error"]
+
+
+async def test_explicit_english_session(client: TestClient[Any, Any]) -> None:
+    _, auth = await new_session(client, locale="en")
+    r = await client.post("/api/chat/messages", json={"text": "オペレーター"}, headers=auth)
+    assert (await r.json())["messages"][-1]["text"] == DEFAULT_TEXTS["en"]["handoff_requested"]
+
+
+async def test_websocket_pushes_new_messages(client: TestClient[Any, Any]) -> None:
+    _, auth = await new_session(client)
+    token = auth["Authorization"].split()[1]
+    ws = await client.ws_connect(f"/api/chat/ws?token={token}")
+    await ws.send_json({"type": "ping"})
+    assert (await ws.receive_json(timeout=5)) == {"type": "pong"}
+    r = await client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=auth)
+    replies = (await r.json())["messages"]
+    pushed = [await ws.receive_json(timeout=5) for _ in replies]
+    assert [p["message"]["id"] for p in pushed] == [m["id"] for m in replies]
+    assert all(p["type"] == "message" for p in pushed)
+    await ws.close()
+
+
+async def test_websocket_needs_a_valid_token(client: TestClient[Any, Any]) -> None:
+    r = await client.get("/api/chat/ws?token=forged")
+    assert r.status == 401
+
+
+async def test_handoff_queue_needs_the_admin_token(client: TestClient[Any, Any]) -> None:
+    _, auth = await new_session(client)
+    await client.post("/api/chat/messages", json={"text": "人と話したい"}, headers=auth)
+    assert (await client.get("/api/handoffs")).status == 401
+    wrong = {"Authorization": "Bearer admin-token-WRONG-0000"}
+    assert (await client.get("/api/handoffs", headers=wrong)).status == 401
+    r = await client.get("/api/handoffs", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status == 200
+    (case,) = (await r.json())["handoffs"]
+    assert case["channel"] == "web" and case["reason"] == "customer_request"
+    assert case["last_customer_text"] == "人と話したい"
+
+
+async def test_pages_and_health(client: TestClient[Any, Any]) -> None:
+    r = await client.get("/")
+    assert r.status == 200 and '<script src="/widget.js"' in await r.text()
+    r = await client.get("/widget.js")
+    assert r.status == 200 and r.content_type == "application/javascript"
+    r = await client.get("/healthz")
+    assert (await r.json()) == {"status": "ok"}
+
+
+async def test_outbox_rows_for_web_are_marked_sent(client: TestClient[Any, Any]) -> None:
+    from sqlmodel import select
+
+    from bot.models import Outbox, OutboxStatus
+
+    _, auth = await new_session(client)
+    await client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=auth)
+    services = client.app[SERVICES]
+    for _ in range(50):  # the dispatcher runs in the background; give it a moment
+        async with services.sessions() as s:
+            rows = (await s.exec(select(Outbox))).all()
+        if rows and all(r.status == OutboxStatus.SENT for r in rows):
+            break
+        await asyncio.sleep(0.05)
+    assert rows and all(r.status == OutboxStatus.SENT for r in rows)
