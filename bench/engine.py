@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from bench.synthetic_faq import write_synthetic_faq
+from bot.clock import utc_now
 from bot.db import make_engine, make_session_factory, upgrade
 from bot.engine import Engine
 from bot.events import EventBus
 from bot.messages import Inbound
-from bot.clock import utc_now
 from bot.texts import Texts
 from faq.decision import Thresholds
 from faq.library import FaqLibrary

@@ -46,8 +46,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(url: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             try:
@@ -135,10 +135,8 @@ def main() -> None:
     bare = echo_count / args.seconds
     lat.sort()
     print(f"{args.sessions} concurrent sessions, {args.seconds:.0f} s each, one server process")
-    print(
-        f"helpdesk web chat: {ours:.0f} messages/s "
-        f"(p50 {statistics.median(lat) * 1000:.1f} ms, p99 {lat[int(0.99 * len(lat))] * 1000:.1f} ms)"
-    )
+    p50, p99 = statistics.median(lat) * 1000, lat[int(0.99 * len(lat))] * 1000
+    print(f"helpdesk web chat: {ours:.0f} messages/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)")
     print(f"bare aiohttp JSON echo: {bare:.0f} requests/s")
     print(f"ratio helpdesk / bare: {ours / bare:.2f}")
 

@@ -63,7 +63,7 @@ def synthetic_entries(count: int, seed: int = 7) -> list[dict[str, object]]:
                 "category": category,
                 "question": f"{p}{question}",
                 "alternates": [f"{p}{alternate}"],
-                "answer": f"{p}の{category}については、設定画面の「{category}」から手続きできます。",
+                "answer": f"{p}の{category}は、設定画面の「{category}」から手続きできます。",
             }))  # fmt: skip
     for p in PRODUCTS_EN:
         for question, alternate in TOPICS_EN:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_api import AdminApi
@@ -71,9 +72,7 @@ def create_app(
     )
     services = Services(settings, db, sessions, faq, bus, engine, outbox, hub, clock)
 
-    app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)]
-    )
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
     app[SERVICES] = services
     WebChatApi(
         engine, sessions, hub, clock, settings.max_message_chars, log.getChild("web")
@@ -123,7 +122,7 @@ async def _healthz(request: web.Request) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _json_errors(log: logging.Logger) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def _json_errors(log: logging.Logger) -> Middleware:
     """API errors as JSON `{"error": reason}`; unexpected failures as a bare 500."""
 
     @web.middleware

@@ -73,7 +73,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     log.info(
         "starting",
-        extra={"url": f"http://{settings.host}:{settings.port}/", "public_url": settings.public_url},
+        extra={
+            "url": f"http://{settings.host}:{settings.port}/",
+            "public_url": settings.public_url,
+        },
     )
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0

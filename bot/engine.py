@@ -158,11 +158,10 @@ class Engine:
 
     async def _start_turn(self, session: AsyncSession, inbound: Inbound) -> _Turn:
         now = self._clock()
-        identity = await get_or_create_identity(
-            session, inbound.channel, inbound.customer_ref, now
-        )
+        identity = await get_or_create_identity(session, inbound.channel, inbound.customer_ref, now)
         conversation = await open_conversation_for(session, identity)
         events: list[DomainEvent] = []
+        assert identity.id is not None
         if conversation is None:
             # Decision: a message after resolution always opens a new conversation; a
             # "reopen" is then visible to the FCR report as a follow-up conversation.
@@ -431,7 +430,9 @@ class Engine:
         )
         return {e for e in (await turn.session.exec(query)).all() if e}
 
-    async def _last_bot_message(self, session: AsyncSession, conversation_id: int) -> Message | None:
+    async def _last_bot_message(
+        self, session: AsyncSession, conversation_id: int
+    ) -> Message | None:
         query = (
             select(Message)
             .where(Message.conversation_id == conversation_id, Message.role == Role.BOT)
@@ -449,5 +450,5 @@ class Engine:
             customer_id=conversation.customer_id,
             channel=conversation.channel,
             occurred_at=self._clock(),
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )

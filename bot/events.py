@@ -67,11 +67,14 @@ class EventBus:
 
     async def publish(self, event: DomainEvent) -> None:
         for event_type in type(event).__mro__:
-            for handler in self._handlers.get(event_type, ()):  # type: ignore[call-overload]
+            for handler in self._handlers.get(event_type, ()):
                 try:
                     await handler(event)
                 except Exception:
                     self._logger.exception(
                         "event handler failed",
-                        extra={"event": type(event).__name__, "conversation": event.conversation_id},
+                        extra={
+                            "event": type(event).__name__,
+                            "conversation": event.conversation_id,
+                        },
                     )

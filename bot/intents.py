@@ -28,7 +28,15 @@ _HUMAN_EN = re.compile(
     r"|\b(real person|live agent|human agent|live chat|customer service rep)\b"
     r"|^\s*(human|agent|operator|representative|person)\s*[.!?]*\s*$"
 )
-_SOLVED_JA = ("解決しました", "解決した", "解決です", "解決済", "直りました", "できました", "以上です")
+_SOLVED_JA = (
+    "解決しました",
+    "解決した",
+    "解決です",
+    "解決済",
+    "直りました",
+    "できました",
+    "以上です",
+)
 _SOLVED_EN = re.compile(
     r"\b(solved|resolved|it worked|that worked|all good|that's all|thats all|fixed it|sorted)\b"
 )

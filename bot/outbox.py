@@ -82,19 +82,20 @@ class OutboxDispatcher:
         open_states = (OutboxStatus.PENDING, OutboxStatus.SENDING)
         head_of_conversation = ~exists().where(
             and_(
-                earlier.conversation_id == Outbox.conversation_id,
+                col(earlier.conversation_id) == col(Outbox.conversation_id),
                 col(earlier.status).in_(open_states),
                 col(earlier.id) < Outbox.id,
             )
         )
         candidates = (
-            select(Outbox.id)
+            select(col(Outbox.id))
             .where(col(Outbox.status).in_(open_states), col(Outbox.due_at) <= now)
             .where(head_of_conversation)
             .order_by(col(Outbox.id))
             .limit(BATCH)
         )
         async with self._sessions() as session, session.begin():
+            assert session.bind is not None
             if session.bind.dialect.name == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True, of=Outbox)
             claim = (
@@ -106,7 +107,7 @@ class OutboxDispatcher:
                     attempts=Outbox.attempts + 1,
                     due_at=now + LEASE,
                 )
-                .returning(Outbox.id)
+                .returning(col(Outbox.id))
             )
             rows = (await session.exec(claim)).scalars().all()
         return sorted(rows)
@@ -157,7 +158,11 @@ class OutboxDispatcher:
             delay = backoff(row.attempts)
             if retry_after is not None:
                 delay = max(delay, timedelta(seconds=retry_after))
-            values = {"status": OutboxStatus.PENDING, "due_at": now + delay, "last_error": error[:500]}
+            values = {
+                "status": OutboxStatus.PENDING,
+                "due_at": now + delay,
+                "last_error": error[:500],
+            }
             self._log.warning(
                 "outbox send failed; will retry",
                 extra={"outbox": row.id, "channel": row.channel, "retry_in": delay.total_seconds()},

@@ -117,9 +117,7 @@ def to_outbound(message: Message) -> Outbound:
     )
 
 
-async def recent_messages(
-    session: AsyncSession, conversation_id: int, limit: int
-) -> list[Message]:
+async def recent_messages(session: AsyncSession, conversation_id: int, limit: int) -> list[Message]:
     """The newest `limit` messages of a conversation, oldest first."""
     query = (
         select(Message)

@@ -1,9 +1,9 @@
 """The web chat JSON API, its WebSocket, and the widget's static files.
 
-    POST /api/chat/sessions        -> 201 {"session_id", "token"}
-    POST /api/chat/messages        {"text"} | {"postback"} -> {"message", "messages"}
-    GET  /api/chat/messages?after= -> {"messages"}
-    GET  /api/chat/ws?token=       WebSocket of {"type": "message", "message"}
+POST /api/chat/sessions        -> 201 {"session_id", "token"}
+POST /api/chat/messages        {"text"} | {"postback"} -> {"message", "messages"}
+GET  /api/chat/messages?after= -> {"messages"}
+GET  /api/chat/ws?token=       WebSocket of {"type": "message", "message"}
 """
 
 from __future__ import annotations
@@ -176,6 +176,4 @@ async def _json_body(request: web.Request, *, required: bool) -> dict[str, Any]:
 
 
 def _bad_request(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(
-        text=json.dumps({"error": reason}), content_type="application/json"
-    )
+    return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")

@@ -61,9 +61,7 @@ async def authenticate(session: AsyncSession, token: str) -> WebSession | None:
     if not token:
         return None
     query = (
-        select(ChatSession, Identity)
-        .join(Identity)
-        .where(ChatSession.token_hash == _hash(token))
+        select(ChatSession, Identity).join(Identity).where(ChatSession.token_hash == _hash(token))
     )
     row = (await session.exec(query)).first()
     if row is None:

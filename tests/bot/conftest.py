@@ -49,12 +49,15 @@ class Harness:
     ) -> HandleResult:  # fmt: skip
         return await self.engine.handle(
             Inbound(
-                channel="memory", customer_ref=who, received_at=self.clock(), text=text,
-                postback=postback, event_id=event_id, locale=locale,
-            )  # fmt: skip
+                channel="memory",
+                customer_ref=who,
+                received_at=self.clock(),
+                text=text,
+                postback=postback,
+                event_id=event_id,
+                locale=locale,
+            )
         )
-
-
 
 
 @pytest.fixture

@@ -116,7 +116,9 @@ async def test_nothing_fits_hands_off(harness: Harness) -> None:
 async def test_not_helpful_twice_hands_off(harness: Harness) -> None:
     first = await harness.say("有料プランの料金と解約")
     # Whatever was answered or offered, reject answers until the bot gives up.
-    no_buttons = [b for m in first.replies for b in m.buttons if b.postback.startswith("helpful:no")]
+    no_buttons = [
+        b for m in first.replies for b in m.buttons if b.postback.startswith("helpful:no")
+    ]
     if not no_buttons:  # it offered choices: pick the first entry
         pick = first.replies[-1].buttons[0]
         shown = await harness.say(postback=pick.postback)

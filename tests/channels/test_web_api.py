@@ -75,9 +75,9 @@ async def test_history_after_an_id_and_across_conversations(
     ids = [m["id"] for m in everything]
     assert ids == sorted(ids) and len(ids) >= 7
     after = first["messages"][-1]["id"]
-    later = (
-        await (await client.get(f"/api/chat/messages?after={after}", headers=auth)).json()
-    )["messages"]
+    later = (await (await client.get(f"/api/chat/messages?after={after}", headers=auth)).json())[
+        "messages"
+    ]
     assert [m["id"] for m in later] == [i for i in ids if i > after]
     assert later[0]["text"] == "解決しました"
 

@@ -8,9 +8,9 @@ Create Date: 2026-11-23 12:48:30.941814
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -23,16 +23,16 @@ def upgrade() -> None:
     op.create_table(
         "customer",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("display_name", AutoString(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "processed_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("processed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("channel", AutoString(), nullable=False),
+        sa.Column("event_id", AutoString(), nullable=False),
+        sa.Column("processed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "event_id", name="uq_processed_event"),
     )
@@ -40,9 +40,9 @@ def upgrade() -> None:
         "identity",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("channel", AutoString(), nullable=False),
+        sa.Column("external_id", AutoString(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -55,11 +55,11 @@ def upgrade() -> None:
 
     op.create_table(
         "chat_session",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("id", AutoString(), nullable=False),
         sa.Column("identity_id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("token_hash", AutoString(), nullable=False),
+        sa.Column("locale", AutoString(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["identity_id"],
             ["identity.id"],
@@ -77,14 +77,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("identity_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("channel", AutoString(), nullable=False),
+        sa.Column("status", AutoString(), nullable=False),
+        sa.Column("locale", AutoString(), nullable=False),
         sa.Column("locale_explicit", sa.Boolean(), nullable=False),
-        sa.Column("resolution", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("resolution", AutoString(), nullable=True),
         sa.Column("not_helpful_count", sa.Integer(), nullable=False),
-        sa.Column("opened_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("opened_at", UTCDateTime(), nullable=False),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -108,11 +108,11 @@ def upgrade() -> None:
         "handoff",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
-        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("claimed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("agent_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("reason", AutoString(), nullable=False),
+        sa.Column("requested_at", UTCDateTime(), nullable=False),
+        sa.Column("claimed_at", UTCDateTime(), nullable=True),
+        sa.Column("agent_ref", AutoString(), nullable=True),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversation.id"],
@@ -128,18 +128,18 @@ def upgrade() -> None:
         "message",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("role", AutoString(), nullable=False),
+        sa.Column("text", AutoString(), nullable=False),
         sa.Column(
             "buttons",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("postback", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("faq_entry_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("postback", AutoString(), nullable=True),
+        sa.Column("faq_entry_id", AutoString(), nullable=True),
         sa.Column("faq_score", sa.Float(), nullable=True),
-        sa.Column("decision", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("decision", AutoString(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversation.id"],
@@ -156,13 +156,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("channel", AutoString(), nullable=False),
+        sa.Column("status", AutoString(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("last_error", AutoString(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversation.id"],
