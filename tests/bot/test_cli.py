@@ -1,0 +1,95 @@
+"""The `helpdesk` command: serve (for real, as a process), db upgrade, bad settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from bot.cli import main
+from tests.conftest import Database
+
+
+def test_db_upgrade_creates_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
+    assert main(["db", "upgrade"]) == 0
+    assert "newest schema" in capsys.readouterr().out
+    tables = set(inspect(create_engine(f"sqlite:///{db}")).get_table_names())
+    assert {"conversation", "message", "outbox", "processed_event", "alembic_version"} <= tables
+
+
+def test_bad_setting_exits_with_its_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HELPDESK_PORT", "http")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert exit_.value.code == 2
+    assert "HELPDESK_PORT: expected a whole number" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_broken_faq_naming_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "locale: ja\nentries:\n  - id: a\n    question: q\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("HELPDESK_FAQ_DIR", str(tmp_path))
+    assert main(["serve"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'bad.yaml'}:3:" in err and "answer" in err
+    assert "not starting" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_runs_the_real_server(tmp_path: Path, database: Database) -> None:
+    port = _free_port()
+    env = {**os.environ, **database.env, "HELPDESK_PORT": str(port)}
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    proc = await asyncio.create_subprocess_exec(
+        str(helpdesk), "serve", env=env, stderr=asyncio.subprocess.PIPE, cwd=tmp_path
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    async with http.get(f"{base}/healthz") as r:
+                        assert r.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert proc.returncode is None, "server exited"
+                    assert time.monotonic() < deadline, "server did not start"
+                    await asyncio.sleep(0.2)
+            async with http.post(f"{base}/api/chat/sessions") as r:
+                token = (await r.json())["token"]
+            async with http.post(
+                f"{base}/api/chat/messages",
+                json={"text": "パスワード忘れた"},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as r:
+                replies = (await r.json())["messages"]
+        assert replies[0]["role"] == "bot" and "パスワード" in replies[0]["text"]
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    stderr = err.decode()
+    # Structured log lines, and no message bodies at INFO.
+    assert '"event": "message handled"' in stderr
+    assert "パスワード忘れた" not in stderr
