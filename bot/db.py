@@ -24,6 +24,11 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> AsyncEngi
     if url.startswith("sqlite"):
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("timeout", 30)
+        # SQLite has one writer at a time. One pooled connection makes concurrent requests
+        # queue in the pool instead of meeting SQLITE_BUSY and sleeping in its busy handler,
+        # which under load cost seconds at the 99th percentile.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
