@@ -40,6 +40,7 @@ from bot.models import (
     ProcessedEvent,
     Resolution,
     Role,
+    UnansweredQuestion,
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
 from bot.store import add_message, get_or_create_identity, open_conversation_for, to_outbound
@@ -54,6 +55,8 @@ EventT = TypeVar("EventT", bound=DomainEvent)
 NOT_HELPFUL_LIMIT = 2
 # How many matches to fetch: enough for choices and for alternatives after a "no".
 SEARCH_DEPTH = 8
+# Candidates kept with an unanswered question: what the matcher almost chose.
+UNANSWERED_CANDIDATES = 3
 
 
 class MatcherSource(Protocol):
@@ -239,11 +242,15 @@ class Engine:
     async def _answer_from_faq(self, turn: _Turn, text: str) -> None:
         matches = await self._search(text, turn.conversation.locale)
         outcome = decide(matches, self._thresholds)
+        # Marks the message as an FAQ question (see _last_question).
+        assert turn.customer_message is not None
+        turn.customer_message.decision = outcome.decision
         if outcome.decision is Decision.ANSWER:
             await self._give_answer(turn, outcome.matches[0].entry, outcome.matches[0].score)
         elif outcome.decision is Decision.SUGGEST:
             await self._offer(turn, "suggest_intro", outcome.matches, Decision.SUGGEST)
         else:
+            await self._log_unanswered(turn, turn.customer_message, HandoffReason.NO_MATCH, matches)
             await self._hand_off(turn, HandoffReason.NO_MATCH, "handoff_no_match")
 
     async def _on_postback(self, turn: _Turn, data: str) -> None:
@@ -272,11 +279,12 @@ class Engine:
         if conversation.not_helpful_count >= NOT_HELPFUL_LIMIT:
             await self._hand_off(turn, HandoffReason.NOT_HELPFUL, "handoff_not_helpful")
             return
-        query = await self._last_question(turn)
+        question = await self._last_question(turn)
         tried = await self._answered_entries(turn)
         alternatives: list[Match] = []
-        if query is not None:
-            matches = await self._search(query, conversation.locale)
+        if question is not None:
+            matches = await self._search(question.text, conversation.locale)
+            await self._log_unanswered(turn, question, HandoffReason.NOT_HELPFUL, matches)
             alternatives = [
                 m
                 for m in matches
@@ -330,6 +338,9 @@ class Engine:
     async def _hand_off(self, turn: _Turn, reason: HandoffReason, text_key: str) -> None:
         conversation = turn.conversation
         assert conversation.id is not None
+        question = await self._last_question(turn)
+        if question is not None:
+            await self._log_unanswered(turn, question, reason)
         now = self._clock()
         handoff = Handoff(conversation_id=conversation.id, reason=reason, requested_at=now)
         turn.session.add(handoff)
@@ -409,19 +420,48 @@ class Engine:
                     return str(button.get("label"))
         return postback
 
-    async def _last_question(self, turn: _Turn) -> str | None:
-        """The customer's last typed message in this conversation (the FAQ query)."""
+    async def _last_question(self, turn: _Turn) -> Message | None:
+        """The customer's last message in this conversation that went to the FAQ matcher."""
         query = (
-            select(Message.text)
+            select(Message)
             .where(
                 Message.conversation_id == turn.conversation.id,
                 Message.role == Role.CUSTOMER,
-                col(Message.postback).is_(None),
+                col(Message.decision).is_not(None),
             )
             .order_by(col(Message.id).desc())
             .limit(1)
         )
         return (await turn.session.exec(query)).first()
+
+    async def _log_unanswered(
+        self,
+        turn: _Turn,
+        question: Message,
+        reason: str,
+        matches: Sequence[Match] | None = None,
+    ) -> None:
+        """Record a question the FAQ did not settle, once per message, for admins."""
+        assert question.id is not None and turn.conversation.id is not None
+        known = select(UnansweredQuestion.id).where(UnansweredQuestion.message_id == question.id)
+        if (await turn.session.exec(known)).first() is not None:
+            return
+        if matches is None:
+            matches = await self._search(question.text, turn.conversation.locale)
+        turn.session.add(
+            UnansweredQuestion(
+                conversation_id=turn.conversation.id,
+                message_id=question.id,
+                text=question.text,
+                locale=turn.conversation.locale,
+                reason=reason,
+                candidates=[
+                    {"id": m.entry.id, "score": round(m.score, 4)}
+                    for m in matches[:UNANSWERED_CANDIDATES]
+                ],
+                created_at=self._clock(),
+            )
+        )
 
     async def _answered_entries(self, turn: _Turn) -> set[str]:
         query = select(Message.faq_entry_id).where(

@@ -138,3 +138,21 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class UnansweredQuestion(SQLModel, table=True):
+    """A customer question the FAQ did not settle: it ended in a handoff or a "no".
+
+    `helpdesk faq unanswered` groups these so admins can see which entries to write.
+    """
+
+    __tablename__ = "unanswered_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    text: str
+    locale: str
+    reason: str
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON_TYPE)
+    created_at: datetime = Field(index=True)

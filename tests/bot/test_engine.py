@@ -12,7 +12,14 @@ from bot.events import (
     FaqAnswered,
     HandoffRequested,
 )
-from bot.models import Conversation, ConversationStatus, Handoff, Message, Resolution
+from bot.models import (
+    Conversation,
+    ConversationStatus,
+    Handoff,
+    Message,
+    Resolution,
+    UnansweredQuestion,
+)
 from bot.texts import DEFAULT_TEXTS
 from faq.decision import Thresholds
 from handoff.queue import waiting_cases
@@ -219,3 +226,37 @@ async def test_stale_or_forged_postback_is_answered_politely(harness: Harness) -
     assert result.replies[0].text == JA["unknown_button"]
     result = await harness.say(postback="rm -rf")
     assert result.replies[-1].text == JA["unknown_button"]
+
+
+async def unanswered(h: Harness) -> list[UnansweredQuestion]:
+    async with h.sessions() as s:
+        query = select(UnansweredQuestion).order_by(col(UnansweredQuestion.id))
+        return list((await s.exec(query)).all())
+
+
+async def test_unmatched_question_is_logged_as_unanswered(harness: Harness) -> None:
+    await harness.say("駐車場の営業時間と最寄りのバス停を知りたいです")
+    (row,) = await unanswered(harness)
+    assert row.text == "駐車場の営業時間と最寄りのバス停を知りたいです"
+    assert row.reason == "no_match" and row.locale == "ja"
+    assert all(set(c) == {"id", "score"} for c in row.candidates)
+
+
+async def test_not_helpful_logs_the_question_once(harness: Harness) -> None:
+    first = await harness.say("パスワード忘れた")
+    no = first.replies[1].buttons[1].postback
+    await harness.say(postback=no)
+    rows = await unanswered(harness)
+    assert [(r.text, r.reason) for r in rows] == [("パスワード忘れた", "not_helpful")]
+    assert rows[0].candidates[0]["id"] == "password-reset"
+    await harness.say("オペレーター")  # the same question now ends in a handoff
+    assert len(await unanswered(harness)) == 1
+
+
+async def test_asking_for_a_person_logs_the_question_before_it(harness: Harness) -> None:
+    await harness.say("オペレーター", who="direct")
+    assert await unanswered(harness) == []  # no question was asked
+    await harness.say("料金プランを教えて", who="asker")
+    await harness.say("人と話したい", who="asker")
+    (row,) = await unanswered(harness)
+    assert (row.text, row.reason) == ("料金プランを教えて", "customer_request")
