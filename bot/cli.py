@@ -7,21 +7,25 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.config import Settings, SettingsError
 from bot.texts import TextsError
+from faq.unanswered import UnansweredItem
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    # `helpdesk faq check` with no directory checks the FAQ the server would load.
-    parser.set_defaults(default_faq_dir=os.environ.get("HELPDESK_FAQ_DIR") or None)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    if getattr(args, "faq_command", None) in ("check", "test", "search", "lint"):
+        settings = _settings()
+        args.thresholds = settings.thresholds
+        args.default_faq_dir = settings.faq_dir
     code: int = args.func(args)
     return code
 
@@ -40,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade = db_commands.add_parser("upgrade", help="apply migrations up to the newest")
     db_upgrade.set_defaults(func=_db_upgrade)
 
-    faq_cli.register(commands)
+    faq_commands = faq_cli.register(commands)
+    unanswered = faq_commands.add_parser(
+        "unanswered", help="questions that ended in a handoff or a 'no', grouped by topic"
+    )
+    unanswered.add_argument("--days", type=int, default=30, help="look back this many days")
+    unanswered.add_argument("--limit", type=int, default=20, help="show at most this many groups")
+    unanswered.add_argument("--draft", type=Path, help="write a draft YAML entry per group here")
+    unanswered.set_defaults(func=_faq_unanswered)
+    # The faq commands check what the server would load, with the server's thresholds.
+    parser.set_defaults(default_faq_dir=None, thresholds=None)
     return parser
 
 
@@ -96,6 +109,36 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print("database is at the newest schema")
+    return 0
+
+
+def _faq_unanswered(args: argparse.Namespace) -> int:
+    from bot.db import make_engine
+    from bot.unanswered_report import load_unanswered
+    from faq.unanswered import draft_yaml, group_questions
+
+    settings = _settings()
+
+    async def load() -> list[UnansweredItem]:
+        engine = make_engine(settings.database_url, settings.database_schema)
+        try:
+            return await load_unanswered(engine, days=args.days)
+        finally:
+            await engine.dispose()
+
+    items = asyncio.run(load())
+    groups = group_questions(items)[: args.limit]
+    if not groups:
+        print(f"no unanswered questions in the last {args.days} days")
+        return 0
+    for group in groups:
+        closest = ", ".join(entry_id for entry_id, _ in group.candidates) or "-"
+        print(f"{group.count:4d}x [{group.locale}] {group.representative}   (closest: {closest})")
+        for other in group.texts[1:4]:
+            print(f"       {other}")
+    if args.draft is not None:
+        args.draft.write_text(draft_yaml(groups), encoding="utf-8")
+        print(f"wrote {len(groups)} draft entries to {args.draft}", file=sys.stderr)
     return 0
 
 

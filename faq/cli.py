@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from faq.decision import Decision, Thresholds, decide
+from faq.lint import lint_faq
 from faq.loader import check_faq_dir, faq_files
 from faq.matcher import Matcher
 from faq.model import FaqEntry
@@ -22,8 +23,11 @@ def demo_faq_dir() -> Path:
     return Path(__file__).resolve().parent / "demo"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``faq`` command group with ``check``, ``test`` and ``search``."""
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add the ``faq`` command group (check, test, search, lint); return the group so
+    the caller can add commands that need more than the FAQ (``faq unanswered``)."""
     faq = subparsers.add_parser("faq", help="check, test and search the FAQ")
     commands = faq.add_subparsers(dest="faq_command", required=True)
 
@@ -39,6 +43,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     search.add_argument("--faq", type=Path, dest="dir", help="FAQ directory")
     search.add_argument("--top", type=int, default=5, help="results per query (default 5)")
     search.set_defaults(func=search_command)
+
+    lint = commands.add_parser("lint", help="warn about entries the matcher cannot tell apart")
+    lint.add_argument("dir", nargs="?", type=Path, help="FAQ directory")
+    lint.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    lint.set_defaults(func=lint_command)
+    return commands
+
+
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    """The server's configured thresholds when the top-level CLI passes them."""
+    configured = getattr(args, "thresholds", None)
+    return configured if isinstance(configured, Thresholds) else Thresholds()
+
+
+def lint_command(args: argparse.Namespace) -> int:
+    """``faq lint [DIR]``: print warnings as file:line; with --strict, exit 1 on any."""
+    entries = _load(_faq_dir(args))
+    if entries is None:
+        return 1
+    warnings = lint_faq(entries, _thresholds(args))
+    for warning in warnings:
+        print(warning)
+    print(f"{len(warnings)} warning(s) for {len(entries)} entries", file=sys.stderr)
+    return 1 if warnings and args.strict else 0
 
 
 def _faq_dir(args: argparse.Namespace) -> Path:
@@ -72,7 +100,7 @@ def test_command(args: argparse.Namespace) -> int:
     if entries is None:
         return 1
     matcher = Matcher.build(entries)
-    thresholds = Thresholds()
+    thresholds = _thresholds(args)
     total = misses = 0
     for entry in entries:
         for example in entry.examples:

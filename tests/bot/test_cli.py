@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from bot.cli import main
+from tests.bot.conftest import Harness
 from tests.conftest import Database
 
 
@@ -93,3 +94,24 @@ async def test_serve_runs_the_real_server(tmp_path: Path, database: Database) ->
     # Structured log lines, and no message bodies at INFO.
     assert '"event": "message handled"' in stderr
     assert "パスワード忘れた" not in stderr
+
+
+async def test_faq_unanswered_groups_what_the_engine_recorded(
+    harness: Harness, database: Database, tmp_path: Path
+) -> None:
+    questions = ["駐車場はありますか", "駐車場はありますか？", "ペットは入れますか"]
+    for who, text in enumerate(questions):
+        await harness.say(text, who=str(who))
+    draft = tmp_path / "draft.yaml"
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    proc = await asyncio.create_subprocess_exec(
+        str(helpdesk), "faq", "unanswered", "--draft", str(draft),
+        env={**os.environ, **database.env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0].split()[:2] == ["2x", "[ja]"] and "駐車場はありますか" in lines[0]
+    assert any("1x [ja] ペットは入れますか" in line for line in lines)
+    assert "draft-002" in draft.read_text(encoding="utf-8")
