@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -25,7 +26,7 @@ from bot.engine import Engine
 from bot.events import EventBus
 from bot.outbox import OutboxDispatcher
 from bot.texts import Texts
-from channels.web.api import WebChatApi
+from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
 from faq.library import FaqLibrary
@@ -74,9 +75,13 @@ def create_app(
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
     app[SERVICES] = services
-    WebChatApi(
-        engine, sessions, hub, clock, settings.max_message_chars, log.getChild("web")
-    ).register(app.router)
+    web_options = WebChatOptions(
+        max_message_chars=settings.max_message_chars,
+        identity_secret=settings.identity_secret,
+        link_code_ttl=timedelta(minutes=settings.link_code_minutes),
+        line_url=settings.line.add_friend_url if settings.line else None,
+    )
+    WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
     AdminApi(sessions, settings.admin_token, clock).register(app.router)
     app.router.add_get("/healthz", _healthz)
     app.cleanup_ctx.append(_lifecycle(services, log))

@@ -46,6 +46,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     auto_migrate: bool = True
+    identity_secret: str | None = None
+    link_code_minutes: int = 10
+    line: LineSettings | None = None
 
     @property
     def thresholds(self) -> Thresholds:
@@ -83,6 +86,11 @@ class Settings:
             max_body_bytes=r.get("HELPDESK_MAX_BODY_BYTES", _positive_int, cls.max_body_bytes),
             log_level=r.get("HELPDESK_LOG_LEVEL", _log_level, cls.log_level),
             auto_migrate=r.get("HELPDESK_AUTO_MIGRATE", _bool, cls.auto_migrate),
+            identity_secret=r.get("HELPDESK_IDENTITY_SECRET", _secret, None),
+            link_code_minutes=r.get(
+                "HELPDESK_LINK_CODE_MINUTES", _positive_int, cls.link_code_minutes
+            ),
+            line=_line_settings(r),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
@@ -90,6 +98,33 @@ class Settings:
                 f"({settings.suggest_threshold} > {settings.answer_threshold})"
             )
         return settings
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """The LINE Messaging API channel; present only when secret and token are both set."""
+
+    channel_secret: str
+    access_token: str
+    api_base_url: str = "https://api.line.me"
+    add_friend_url: str | None = None
+
+
+def _line_settings(r: _Reader) -> LineSettings | None:
+    secret = r.get("LINE_CHANNEL_SECRET", _secret, None)
+    token = r.get("LINE_CHANNEL_ACCESS_TOKEN", _secret, None)
+    if (secret is None) != (token is None):
+        raise SettingsError(
+            "LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN must be set together"
+        )
+    if secret is None or token is None:
+        return None
+    return LineSettings(
+        channel_secret=secret,
+        access_token=token,
+        api_base_url=r.get("LINE_API_BASE_URL", _url, LineSettings.api_base_url),
+        add_friend_url=r.get("HELPDESK_LINE_ADD_FRIEND_URL", _url, None),
+    )
 
 
 class _Reader:
@@ -108,7 +143,7 @@ class _Reader:
 
 def _shown(name: str, raw: str) -> str:
     # Secrets must not be echoed back in an error message.
-    return "<hidden>" if name.endswith("TOKEN") else raw
+    return "<hidden>" if name.endswith(("TOKEN", "SECRET")) else raw
 
 
 def _port(raw: str) -> int:
@@ -202,6 +237,12 @@ def _file(raw: str) -> Path:
 
 def _admin_token(raw: str) -> str:
     # A short admin token is guessable; refuse it rather than run insecurely.
+    if len(raw) < 16:
+        raise ValueError("must be at least 16 characters")
+    return raw
+
+
+def _secret(raw: str) -> str:
     if len(raw) < 16:
         raise ValueError("must be at least 16 characters")
     return raw

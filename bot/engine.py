@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -28,6 +29,7 @@ from bot.events import (
     HandoffRequested,
 )
 from bot.intents import Intent, detect_intent
+from bot.linking import parse_code, redeem_code
 from bot.locale_detect import detect_locale
 from bot.messages import Button, Inbound, Outbound
 from bot.models import (
@@ -55,6 +57,8 @@ EventT = TypeVar("EventT", bound=DomainEvent)
 NOT_HELPFUL_LIMIT = 2
 # How many matches to fetch: enough for choices and for alternatives after a "no".
 SEARCH_DEPTH = 8
+# Quick replies: LINE shows at most 13, and more than a dozen choices help nobody.
+MAX_BUTTONS = 13
 # Candidates kept with an unanswered question: what the matcher almost chose.
 UNANSWERED_CANDIDATES = 3
 
@@ -114,8 +118,9 @@ class Engine:
 
     async def handle(self, inbound: Inbound) -> HandleResult:
         """Store the inbound, decide, store and queue the replies; dedupe on event_id."""
-        if inbound.text is None and inbound.postback is None:
-            raise ValueError("an Inbound needs text or a postback")
+        if inbound.text is None and inbound.postback is None and inbound.media is None:
+            if not inbound.follow:
+                raise ValueError("an Inbound needs text, a postback, media or follow")
         now = self._clock()
         try:
             async with self._sessions() as session, session.begin():
@@ -189,10 +194,15 @@ class Engine:
         return _Turn(session, identity, conversation, inbound, events=events)
 
     async def _store_customer_message(self, turn: _Turn) -> Message:
-        text = turn.inbound.text
-        if text is None:
-            assert turn.inbound.postback is not None
-            text = await self._button_label(turn, turn.inbound.postback)
+        inbound = turn.inbound
+        text = inbound.text
+        if inbound.postback is not None:
+            text = await self._button_label(turn, inbound.postback)
+        elif inbound.media is not None:
+            text = f"[{inbound.media}]"
+        elif inbound.follow:
+            text = "[follow]"
+        assert text is not None
         return await add_message(
             turn.session,
             turn.conversation,
@@ -204,14 +214,24 @@ class Engine:
 
     async def _decide(self, turn: _Turn) -> None:
         status = turn.conversation.status
+        inbound = turn.inbound
+        if inbound.follow:
+            await self._greet_follower(turn)
+            return
+        if inbound.text is not None and (code := parse_code(inbound.text)) is not None:
+            await self._link(turn, code)
+            return
         if status in (ConversationStatus.WAITING, ConversationStatus.AGENT):
             await self._during_handoff(turn)
             return
-        if turn.inbound.postback is not None:
-            await self._on_postback(turn, turn.inbound.postback)
+        if inbound.media is not None:
+            await self._say(turn, "text_only")
             return
-        assert turn.inbound.text is not None
-        intent = detect_intent(turn.inbound.text)
+        if inbound.postback is not None:
+            await self._on_postback(turn, inbound.postback)
+            return
+        assert inbound.text is not None
+        intent = detect_intent(inbound.text)
         if intent is Intent.HUMAN:
             await self._hand_off(turn, HandoffReason.CUSTOMER_REQUEST, "handoff_requested")
         elif intent is Intent.SOLVED:
@@ -221,7 +241,7 @@ class Engine:
         elif intent is Intent.GREETING:
             await self._say(turn, "greeting")
         else:
-            await self._answer_from_faq(turn, turn.inbound.text)
+            await self._answer_from_faq(turn, inbound.text)
 
     async def _during_handoff(self, turn: _Turn) -> None:
         # The agent sees the message; tell the customer once that it reached the queue.
@@ -266,6 +286,8 @@ class Engine:
             await self._resolve(turn, Resolution.SELF, "glad_it_helped")
         elif postback.kind is PostbackKind.NOT_HELPFUL:
             await self._not_helpful(turn, postback)
+        elif postback.kind is PostbackKind.CATEGORY:
+            await self._show_category(turn, postback.entry_id or "")
         else:
             entry = self._entry(postback.entry_id)
             if entry is None:
@@ -294,6 +316,46 @@ class Engine:
             await self._hand_off(turn, HandoffReason.NOT_HELPFUL, "handoff_not_helpful")
             return
         await self._offer(turn, "alternatives_intro", alternatives, Decision.SUGGEST)
+
+    async def _greet_follower(self, turn: _Turn) -> None:
+        """A new (or returning) follower: a greeting with the FAQ's main categories."""
+        locale = turn.conversation.locale
+        buttons = [
+            Button(category, Postback(PostbackKind.CATEGORY, category).encode())
+            for category in self._top_categories(locale)
+        ]
+        buttons.append(Button(self._texts.get("talk_to_person", locale), PostbackKind.HUMAN))
+        await self._reply(turn, self._texts.get("follow_greeting", locale), buttons=tuple(buttons))
+
+    def _top_categories(self, locale: str) -> list[str]:
+        """Categories of the locale's entries, largest first, as many as fit as choices."""
+        entries = self._faq.matcher.entries
+        counts = Counter(e.category for e in entries if e.locale == locale)
+        if not counts:
+            counts = Counter(e.category for e in entries)
+        return [category for category, _ in counts.most_common(MAX_BUTTONS - 1)]
+
+    async def _show_category(self, turn: _Turn, category: str) -> None:
+        locale = turn.conversation.locale
+        entries = [e for e in self._faq.matcher.entries if e.category == category]
+        in_locale = [e for e in entries if e.locale == locale] or entries
+        if not in_locale:
+            await self._say(turn, "unknown_button")
+            return
+        buttons = [
+            Button(e.question, Postback(PostbackKind.SHOW_ENTRY, e.id).encode())
+            for e in in_locale[: MAX_BUTTONS - 1]
+        ]
+        buttons.append(Button(self._texts.get("talk_to_person", locale), PostbackKind.HUMAN))
+        await self._reply(turn, self._texts.get("category_intro", locale), buttons=tuple(buttons))
+
+    async def _link(self, turn: _Turn, code: str) -> None:
+        customer_id = await redeem_code(turn.session, code, turn.identity, self._clock())
+        if customer_id is None:
+            await self._say(turn, "link_code_invalid")
+            return
+        turn.conversation.customer_id = customer_id
+        await self._say(turn, "linked")
 
     # -- outcomes ---------------------------------------------------------------------
 
@@ -391,6 +453,8 @@ class Engine:
             faq_score=faq_score,
             decision=decision,
             deliver=True,
+            reply_token=turn.inbound.reply_token,
+            reply_deadline=turn.inbound.reply_deadline,
         )
         turn.replies.append(message)
 

@@ -20,15 +20,22 @@ class Button:
 
 @dataclass(frozen=True)
 class Inbound:
-    """One thing a customer did: typed `text` or tapped a button carrying `postback`."""
+    """One thing a customer did: typed `text`, tapped a button carrying `postback`, sent
+    something that is not text (`media`: "image", "sticker", ...), or started following
+    the account (`follow`)."""
 
     channel: str
     customer_ref: str
     received_at: datetime
     text: str | None = None
     postback: str | None = None
+    media: str | None = None
+    follow: bool = False
     event_id: str | None = None
     locale: str | None = None
+    # A channel's free, short-lived way to answer this inbound (LINE's reply token).
+    reply_token: str | None = None
+    reply_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Outbound:
     text: str
     buttons: tuple[Button, ...] = field(default=())
     created_at: datetime | None = None
+    # Set by the outbox when the inbound's reply token is still fresh.
+    reply_token: str | None = None
 
 
 def buttons_as_text(text: str, buttons: tuple[Button, ...]) -> str:

@@ -62,6 +62,10 @@ class Identity(SQLModel, table=True):
     channel: str
     external_id: str
     created_at: datetime
+    # Set when the customer blocked us on this channel (LINE unfollow): send nothing.
+    blocked_at: datetime | None = None
+    # When the platform profile (display name) was last fetched; the row is the cache.
+    profile_fetched_at: datetime | None = None
 
 
 class ChatSession(SQLModel, table=True):
@@ -138,6 +142,9 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime
     sent_at: datetime | None = None
+    # A channel's free, short-lived way to answer an inbound (LINE reply token), if any.
+    reply_token: str | None = None
+    reply_deadline: datetime | None = None
 
 
 class UnansweredQuestion(SQLModel, table=True):
@@ -156,3 +163,45 @@ class UnansweredQuestion(SQLModel, table=True):
     reason: str
     candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON_TYPE)
     created_at: datetime = Field(index=True)
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InboundEvent(SQLModel, table=True):
+    """A webhook event stored before the webhook is acknowledged, processed afterwards.
+
+    The unique (channel, event_id) key is the webhook dedupe: a redelivery inserts nothing.
+    """
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_inbound_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    event_id: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
+    status: str = Field(default=InboxStatus.PENDING, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(index=True)
+    last_error: str | None = None
+    received_at: datetime
+    processed_at: datetime | None = None
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that joins the identity that redeems it to the issuing customer."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, update
 from sqlalchemy.orm import aliased
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.db import SessionFactory
@@ -112,50 +113,101 @@ class OutboxDispatcher:
             rows = (await session.exec(claim)).scalars().all()
         return sorted(rows)
 
-    async def _send(self, outbox_id: int) -> None:
-        async with self._sessions() as session:
-            row = await session.get(Outbox, outbox_id)
-            assert row is not None
-            message = await session.get(Message, row.message_id)
-            conversation = await session.get(Conversation, row.conversation_id)
-            assert message is not None and conversation is not None
-            identity = await session.get(Identity, conversation.identity_id)
-            assert identity is not None
-        channel = self._channels.get(row.channel)
+    async def _send(self, head_id: int) -> None:
+        batch = await self._take_batch(head_id)
+        if batch is None:
+            return
+        head = batch.rows[0]
+        channel = self._channels.get(head.channel)
         error: str | None = None
         retry_after: float | None = None
         permanent = False
-        if channel is None:
-            error = f"channel {row.channel!r} is not configured"
+        if batch.identity.blocked_at is not None:
+            error, permanent = "the customer has blocked this channel", True
+        elif channel is None:
+            error = f"channel {head.channel!r} is not configured"
             retry_after = 600.0
         else:
-            recipient = Recipient(row.channel, identity.external_id, identity.customer_id)
+            identity = batch.identity
+            recipient = Recipient(head.channel, identity.external_id, identity.customer_id)
+            fresh = head.reply_deadline is not None and self._clock() < head.reply_deadline
+            outbound = [
+                replace(to_outbound(m), reply_token=head.reply_token if fresh else None)
+                for m in batch.messages
+            ]
             try:
-                await channel.send(recipient, to_outbound(message))
+                await channel.send(recipient, outbound)
             except TemporarySendError as exc:
                 error, retry_after = str(exc), exc.retry_after
             except PermanentSendError as exc:
                 error, permanent = str(exc), True
             except Exception as exc:  # an unexpected failure is retried like a temporary one
-                self._log.exception("channel send raised", extra={"outbox": outbox_id})
+                self._log.exception("channel send raised", extra={"outbox": head_id})
                 error = f"{type(exc).__name__}: {exc}"
-        await self._record(row, error, retry_after, permanent)
+        await self._record(batch.rows, error, retry_after, permanent)
+
+    async def _take_batch(self, head_id: int) -> _Batch | None:
+        """The claimed head row plus the next queued rows of its conversation that answer
+        the same inbound (same reply token), up to the channel's batch size.
+
+        No other dispatcher can claim those followers: a row is claimable only when no
+        earlier row of its conversation is still open, and the head is.
+        """
+        async with self._sessions() as session, session.begin():
+            head = await session.get(Outbox, head_id)
+            assert head is not None
+            channel = self._channels.get(head.channel)
+            size = channel.max_batch if channel is not None else 1
+            followers = (
+                await session.exec(
+                    select(Outbox)
+                    .where(
+                        Outbox.conversation_id == head.conversation_id,
+                        Outbox.status == OutboxStatus.PENDING,
+                        col(Outbox.id) > head.id,
+                        col(Outbox.due_at) <= head.due_at,
+                    )
+                    .order_by(col(Outbox.id))
+                    .limit(size - 1)
+                )
+            ).all()
+            rows = [head]
+            for row in followers:
+                if row.reply_token != head.reply_token:
+                    break
+                row.status = OutboxStatus.SENDING
+                row.attempts += 1
+                rows.append(row)
+            message_ids = [r.message_id for r in rows]
+            by_id = {
+                m.id: m
+                for m in (
+                    await session.exec(select(Message).where(col(Message.id).in_(message_ids)))
+                ).all()
+            }
+            conversation = await session.get(Conversation, head.conversation_id)
+            assert conversation is not None
+            identity = await session.get(Identity, conversation.identity_id)
+            assert identity is not None
+        return _Batch(rows, [by_id[i] for i in message_ids], identity)
 
     async def _record(
-        self, row: Outbox, error: str | None, retry_after: float | None, permanent: bool
+        self, rows: Sequence[Outbox], error: str | None, retry_after: float | None, permanent: bool
     ) -> None:
         now = self._clock()
+        head = rows[0]
+        ids = [r.id for r in rows]
         values: dict[str, object]
         if error is None:
             values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
-        elif permanent or row.attempts >= MAX_ATTEMPTS:
+        elif permanent or head.attempts >= MAX_ATTEMPTS:
             values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
             self._log.error(
                 "outbox message given up",
-                extra={"outbox": row.id, "channel": row.channel, "error": error[:200]},
+                extra={"outbox": ids, "channel": head.channel, "error": error[:200]},
             )
         else:
-            delay = backoff(row.attempts)
+            delay = backoff(head.attempts)
             if retry_after is not None:
                 delay = max(delay, timedelta(seconds=retry_after))
             values = {
@@ -165,11 +217,18 @@ class OutboxDispatcher:
             }
             self._log.warning(
                 "outbox send failed; will retry",
-                extra={"outbox": row.id, "channel": row.channel, "retry_in": delay.total_seconds()},
+                extra={"outbox": ids, "channel": head.channel, "retry_in": delay.total_seconds()},
             )
         async with self._sessions() as session, session.begin():
             await session.exec(
                 update(Outbox)
-                .where(col(Outbox.id) == row.id, col(Outbox.status) == OutboxStatus.SENDING)
+                .where(col(Outbox.id).in_(ids), col(Outbox.status) == OutboxStatus.SENDING)
                 .values(**values)
             )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    rows: list[Outbox]
+    messages: list[Message]
+    identity: Identity

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,7 +34,10 @@ class OutputChannel(Protocol):
     """A transport's sending side. Text is required; buttons are optional per channel."""
 
     name: str
+    # How many queued messages of one conversation the channel takes in one call.
+    max_batch: int
 
-    async def send(self, recipient: Recipient, message: Outbound) -> None:
-        """Deliver one message or raise TemporarySendError / PermanentSendError."""
+    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> None:
+        """Deliver the messages, in order, or raise TemporarySendError / PermanentSendError
+        (then all of them are retried or given up together)."""
         ...

@@ -1,7 +1,7 @@
 """The postback strings the bot puts on its buttons, parsed back at the engine's edge.
 
 The format is ours, short enough for LINE's 300-byte postback data: `faq:<entry id>`,
-`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`.
+`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`, `cat:<category>`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ class PostbackKind(StrEnum):
     NOT_HELPFUL = "helpful:no"
     HUMAN = "human"
     NONE_OF_THESE = "none"
+    CATEGORY = "cat"
 
 
 @dataclass(frozen=True)
 class Postback:
     kind: PostbackKind
-    entry_id: str | None = None
+    entry_id: str | None = None  # the entry id, or the category name for CATEGORY
 
     def encode(self) -> str:
         return f"{self.kind}:{self.entry_id}" if self.entry_id else str(self.kind)
@@ -31,7 +32,13 @@ def parse_postback(data: str) -> Postback | None:
     """The postback, or None for data the bot never issued."""
     if data in (PostbackKind.HUMAN, PostbackKind.NONE_OF_THESE):
         return Postback(PostbackKind(data))
-    for kind in (PostbackKind.HELPFUL, PostbackKind.NOT_HELPFUL, PostbackKind.SHOW_ENTRY):
+    kinds = (
+        PostbackKind.HELPFUL,
+        PostbackKind.NOT_HELPFUL,
+        PostbackKind.SHOW_ENTRY,
+        PostbackKind.CATEGORY,
+    )
+    for kind in kinds:
         prefix = f"{kind}:"
         if data.startswith(prefix) and len(data) > len(prefix):
             return Postback(kind, data[len(prefix) :])

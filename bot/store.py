@@ -75,6 +75,8 @@ async def add_message(
     faq_score: float | None = None,
     decision: str | None = None,
     deliver: bool = False,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
 ) -> Message:
     """Store a message; with `deliver`, also queue it in the outbox for its channel."""
     assert conversation.id is not None
@@ -100,6 +102,8 @@ async def add_message(
                 channel=conversation.channel,
                 due_at=now,
                 created_at=now,
+                reply_token=reply_token,
+                reply_deadline=reply_deadline,
             )
         )
     return message
@@ -128,14 +132,15 @@ async def recent_messages(session: AsyncSession, conversation_id: int, limit: in
     return list(reversed((await session.exec(query)).all()))
 
 
-async def messages_for_identity(
-    session: AsyncSession, identity_id: int, after: int | None, limit: int
+async def messages_for_customer(
+    session: AsyncSession, customer_id: int, channel: str, after: int | None, limit: int
 ) -> list[Message]:
-    """Every message of the identity's conversations after id `after`, oldest first."""
+    """Every message of the customer's conversations on `channel` after id `after`,
+    oldest first."""
     query = (
         select(Message)
         .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-        .where(Conversation.identity_id == identity_id)
+        .where(Conversation.customer_id == customer_id, Conversation.channel == channel)
         .order_by(col(Message.id))
         .limit(limit)
     )

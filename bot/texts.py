@@ -39,6 +39,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "resolved_by_customer": "ありがとうございました。ほかにもご質問があればいつでもどうぞ。",
         "thanks_reply": "どういたしまして。ほかにもご質問があればどうぞ。",
         "unknown_button": "そのボタンは期限切れです。もう一度ご質問を入力してください。",
+        "follow_greeting": (
+            "友だち追加ありがとうございます！ご質問をメッセージで送るか、"
+            "下のカテゴリーからお選びください。"
+        ),
+        "category_intro": "よくあるご質問です。お選びください。",
+        "text_only": "申し訳ありません、テキストのメッセージにのみお答えできます。",
+        "linked": "お問い合わせ履歴をつなぎました。こちらで続けてご質問いただけます。",
+        "link_code_invalid": "このコードは無効か期限切れです。もう一度発行してください。",
     },
     "en": {
         "greeting": "Hi! Ask me anything. If I can't help, I'll put you through to our team.",
@@ -62,6 +70,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "resolved_by_customer": "Thanks! Ask any time if there is anything else.",
         "thanks_reply": "You're welcome. Anything else I can help with?",
         "unknown_button": "That button has expired. Please type your question again.",
+        "follow_greeting": ("Thanks for adding us! Send your question, or pick a topic below."),
+        "category_intro": "Frequently asked questions. Pick one:",
+        "text_only": "Sorry, I can only read text messages.",
+        "linked": "Your conversations are now linked. You can carry on here.",
+        "link_code_invalid": "That code is invalid or has expired. Please get a new one.",
     },
 }
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -18,11 +20,20 @@ from aiohttp import WSMsgType, web
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.engine import Engine
+from bot.linking import issue_code
 from bot.messages import Inbound
-from bot.store import messages_for_identity, to_outbound
+from bot.models import Identity
+from bot.store import get_or_create_identity, messages_for_customer, to_outbound
 from channels.web.hub import LiveHub
 from channels.web.serialize import message_json
-from channels.web.sessions import WEB, WebSession, authenticate, create_session
+from channels.web.sessions import (
+    WEB,
+    WEB_USER,
+    WebSession,
+    authenticate,
+    create_session,
+    verify_identity_hash,
+)
 
 HISTORY_PAGE = 500
 SUPPORTED_LOCALES = ("ja", "en")
@@ -32,6 +43,16 @@ def json_error(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
+@dataclass(frozen=True)
+class WebChatOptions:
+    max_message_chars: int
+    # Secret a site uses to sign its user ids (identity_hash); None: external ids refused.
+    identity_secret: str | None = None
+    link_code_ttl: timedelta = timedelta(minutes=10)
+    # Where "continue on LINE" sends the customer (the account's add-friend URL).
+    line_url: str | None = None
+
+
 class WebChatApi:
     def __init__(
         self,
@@ -39,14 +60,15 @@ class WebChatApi:
         sessions: SessionFactory,
         hub: LiveHub,
         clock: Clock,
-        max_message_chars: int,
+        options: WebChatOptions,
         logger: logging.Logger,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
         self._hub = hub
         self._clock = clock
-        self._max_chars = max_message_chars
+        self._options = options
+        self._max_chars = options.max_message_chars
         self._log = logger
         static = files("channels.web").joinpath("static")
         self._index = static.joinpath("index.html").read_bytes
@@ -57,6 +79,8 @@ class WebChatApi:
         router.add_post("/api/chat/messages", self.post_message)
         router.add_get("/api/chat/messages", self.get_messages)
         router.add_get("/api/chat/ws", self.websocket)
+        router.add_post("/api/chat/link-code", self.link_code)
+        router.add_get("/api/chat/config", self.config)
         router.add_get("/", self.index)
         router.add_get("/widget.js", self.widget)
 
@@ -73,10 +97,53 @@ class WebChatApi:
         locale = body.get("locale")
         if locale is not None and locale not in SUPPORTED_LOCALES:
             return json_error(400, f"locale must be one of {', '.join(SUPPORTED_LOCALES)}")
+        external_id = body.get("external_id")
+        if external_id is not None:
+            problem = self._check_identity(external_id, body.get("identity_hash"))
+            if problem is not None:
+                return problem
         async with self._sessions() as session, session.begin():
-            chat, token = await create_session(session, self._clock(), locale)
+            now = self._clock()
+            customer_id = None
+            if external_id is not None:
+                known = await get_or_create_identity(session, WEB_USER, external_id, now)
+                customer_id = known.customer_id
+            chat, token = await create_session(session, now, locale, customer_id)
         self._log.info("web session created", extra={"session": chat.session_id})
         return web.json_response({"session_id": chat.session_id, "token": token}, status=201)
+
+    def _check_identity(self, external_id: object, given: object) -> web.Response | None:
+        """None when the site's signature over `external_id` is right, else the error."""
+        if not isinstance(external_id, str) or not 0 < len(external_id) <= 200:
+            return json_error(400, '"external_id" must be a string of 1 to 200 characters')
+        secret = self._options.identity_secret
+        if secret is None:
+            return json_error(400, "external_id is not accepted: identity verification is off")
+        if not isinstance(given, str) or not verify_identity_hash(secret, external_id, given):
+            return json_error(401, "identity_hash does not match external_id")
+        return None
+
+    async def link_code(self, request: web.Request) -> web.Response:
+        """A one-time code that, sent from another channel, joins it to this customer."""
+        chat = await self._authenticate(request, _bearer(request))
+        async with self._sessions() as session, session.begin():
+            identity = await session.get(Identity, chat.identity_id)
+            assert identity is not None
+            code, expires_at = await issue_code(
+                session, identity, self._clock(), self._options.link_code_ttl
+            )
+        return web.json_response(
+            {
+                "code": code,
+                "expires_at": expires_at.isoformat(),
+                "line_url": self._options.line_url,
+            },
+            status=201,
+        )
+
+    async def config(self, request: web.Request) -> web.Response:
+        """What the widget may offer: "continue on LINE" when a LINE account is set."""
+        return web.json_response({"line_url": self._options.line_url})
 
     async def post_message(self, request: web.Request) -> web.Response:
         chat = await self._authenticate(request, _bearer(request))
@@ -119,7 +186,7 @@ class WebChatApi:
             except ValueError:
                 return json_error(400, '"after" must be a message id (a whole number)')
         async with self._sessions() as session:
-            rows = await messages_for_identity(session, chat.identity_id, after, HISTORY_PAGE)
+            rows = await messages_for_customer(session, chat.customer_id, WEB, after, HISTORY_PAGE)
         return web.json_response({"messages": [message_json(to_outbound(m)) for m in rows]})
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:

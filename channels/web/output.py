@@ -6,6 +6,8 @@ is not connected gets it on the next `GET /api/chat/messages`; nothing waits for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.messages import Outbound
 from bot.ports import Recipient
 from channels.web.hub import LiveHub
@@ -15,11 +17,13 @@ from channels.web.sessions import WEB
 
 class WebOutput:
     name = WEB
+    max_batch = 20
 
     def __init__(self, hub: LiveHub) -> None:
         self._hub = hub
 
-    async def send(self, recipient: Recipient, message: Outbound) -> None:
-        await self._hub.publish(
-            recipient.external_id, {"type": "message", "message": message_json(message)}
-        )
+    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> None:
+        for message in messages:
+            await self._hub.publish(
+                recipient.external_id, {"type": "message", "message": message_json(message)}
+            )

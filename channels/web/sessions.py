@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.models import ChatSession, Customer, Identity
 
 WEB = "web"
+# Identities of users a site vouches for with an identity hash: one per site user id,
+# shared by all their browser sessions.
+WEB_USER = "web_user"
 
 
 @dataclass(frozen=True)
@@ -29,17 +33,20 @@ def _hash(token: str) -> str:
 
 
 async def create_session(
-    session: AsyncSession, now: datetime, locale: str | None
+    session: AsyncSession, now: datetime, locale: str | None, customer_id: int | None = None
 ) -> tuple[WebSession, str]:
-    """A new customer, web identity and session; returns the session and its token."""
+    """A web identity and session for `customer_id`, or for a new customer; returns the
+    session and its token."""
     session_id = secrets.token_urlsafe(12)
     token = secrets.token_urlsafe(32)
-    customer = Customer(created_at=now)
-    session.add(customer)
-    await session.flush()
-    assert customer.id is not None
+    if customer_id is None:
+        customer = Customer(created_at=now)
+        session.add(customer)
+        await session.flush()
+        assert customer.id is not None
+        customer_id = customer.id
     identity = Identity(
-        customer_id=customer.id, channel=WEB, external_id=session_id, created_at=now
+        customer_id=customer_id, channel=WEB, external_id=session_id, created_at=now
     )
     session.add(identity)
     await session.flush()
@@ -53,7 +60,16 @@ async def create_session(
             created_at=now,
         )
     )
-    return WebSession(session_id, identity.id, customer.id, locale), token
+    return WebSession(session_id, identity.id, customer_id, locale), token
+
+
+def identity_hash(secret: str, external_id: str) -> str:
+    """What a site's backend computes to vouch for its user id (hex HMAC-SHA256)."""
+    return hmac.new(secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_identity_hash(secret: str, external_id: str, given: str) -> bool:
+    return hmac.compare_digest(identity_hash(secret, external_id), given.lower())
 
 
 async def authenticate(session: AsyncSession, token: str) -> WebSession | None:

@@ -23,18 +23,21 @@ async def test_temporary_failure_is_retried_after_backoff_and_order_is_kept(
     harness: Harness,
 ) -> None:
     result = await harness.say("パスワード忘れた")
+    later = await harness.say("料金プラン")
     harness.channel.failures = [TemporarySendError("503 from platform")]
     assert await harness.outbox.dispatch_once() == 1
     assert harness.channel.sent == []
-    first, _ = await outbox_rows(harness)
-    assert first.status == OutboxStatus.PENDING and first.attempts == 1
-    assert first.last_error == "503 from platform"
-    # The second message waits behind the first: nothing is claimable until the backoff.
+    rows = await outbox_rows(harness)
+    # The answer and "did this help?" of one turn travel together, and fail together.
+    assert [(r.status, r.attempts) for r in rows[:2]] == [(OutboxStatus.PENDING, 1)] * 2
+    assert rows[0].last_error == "503 from platform"
+    # Later messages wait behind them: nothing is claimable until the backoff is over.
     assert await harness.outbox.dispatch_once() == 0
     harness.clock.advance(seconds=1)
-    await harness.outbox.dispatch_once()
-    await harness.outbox.dispatch_once()
-    assert harness.channel.texts() == [m.text for m in result.replies]
+    while await harness.outbox.dispatch_once():
+        pass
+    expected = [m.text for m in result.replies + later.replies]
+    assert harness.channel.texts() == expected
     assert all(r.status == OutboxStatus.SENT for r in await outbox_rows(harness))
 
 
@@ -52,12 +55,14 @@ async def test_permanent_failure_is_recorded_and_not_retried(harness: Harness) -
     await harness.say("パスワード忘れた")
     harness.channel.failures = [PermanentSendError("400 invalid recipient")]
     await harness.outbox.dispatch_once()
-    first = (await outbox_rows(harness))[0]
-    assert first.status == OutboxStatus.FAILED
+    first, second = await outbox_rows(harness)
+    assert first.status == second.status == OutboxStatus.FAILED
     assert first.last_error == "400 invalid recipient"
     harness.clock.advance(hours=3)
-    await harness.outbox.dispatch_once()  # the next message is no longer held back
-    assert len(harness.channel.sent) == 1
+    assert await harness.outbox.dispatch_once() == 0  # never retried
+    later = await harness.say("料金プラン")
+    await harness.outbox.dispatch_once()  # and later messages are not held back by it
+    assert harness.channel.texts() == [m.text for m in later.replies]
 
 
 async def test_gives_up_after_max_attempts(harness: Harness) -> None:
@@ -78,7 +83,7 @@ async def test_a_crashed_claim_is_picked_up_after_the_lease(harness: Harness) ->
     assert await harness.outbox.dispatch_once() == 0
     harness.clock.advance(seconds=61)
     assert await harness.outbox.dispatch_once() == 1
-    assert len(harness.channel.sent) == 1
+    assert len(harness.channel.sent) == 2
 
 
 async def test_two_dispatchers_send_each_message_once(harness: Harness) -> None:
@@ -96,5 +101,20 @@ async def test_two_dispatchers_send_each_message_once(harness: Harness) -> None:
 
     await asyncio.gather(drain(harness.outbox), drain(other))
     sent = [m.message_id for _, m in harness.channel.sent + other_channel.sent]
+    assert harness.channel.calls + other_channel.calls == 20  # one call per turn
     assert len(sent) == 40 and len(set(sent)) == 40
     assert all(r.status == OutboxStatus.SENT for r in await outbox_rows(harness))
+
+
+async def test_blocked_recipient_gets_nothing(harness: Harness) -> None:
+    from bot.models import Identity
+
+    await harness.say("パスワード忘れた")
+    async with harness.sessions() as s, s.begin():
+        identity = (await s.exec(select(Identity))).one()
+        identity.blocked_at = harness.clock()
+    await harness.outbox.dispatch_once()
+    assert harness.channel.calls == 0
+    rows = await outbox_rows(harness)
+    assert {r.status for r in rows} == {OutboxStatus.FAILED}
+    assert rows[0].last_error == "the customer has blocked this channel"

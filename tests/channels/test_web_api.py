@@ -211,3 +211,70 @@ async def test_outbox_rows_for_web_are_marked_sent(client: TestClient[Any, Any])
             break
         await asyncio.sleep(0.05)
     assert rows and all(r.status == OutboxStatus.SENT for r in rows)
+
+
+IDENTITY_SECRET = "site-identity-secret-0123"
+
+
+@pytest.fixture
+async def vouching_client(
+    aiohttp_client: ClientMaker, database: Database, faq_dir: Path
+) -> AsyncIterator[TestClient[Any, Any]]:
+    settings = Settings.from_env(
+        {**database.env, "HELPDESK_FAQ_DIR": str(faq_dir),
+         "HELPDESK_IDENTITY_SECRET": IDENTITY_SECRET}
+    )  # fmt: skip
+    test_client = await aiohttp_client(create_app(settings))
+    yield test_client
+    await test_client.close()
+
+
+async def test_a_vouched_user_is_one_customer_on_every_device(
+    vouching_client: TestClient[Any, Any],
+) -> None:
+    from channels.web.sessions import identity_hash
+
+    signed = {"external_id": "user-42", "identity_hash": identity_hash(IDENTITY_SECRET, "user-42")}
+    _, laptop = await new_session(vouching_client, **signed)
+    await vouching_client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=laptop)
+    _, phone = await new_session(vouching_client, **signed)
+    history = (await (await vouching_client.get("/api/chat/messages", headers=phone)).json())[
+        "messages"
+    ]
+    assert history[0]["text"] == "料金プラン"  # the phone sees the laptop's conversation
+    _, stranger = await new_session(vouching_client)
+    assert (await (await vouching_client.get("/api/chat/messages", headers=stranger)).json())[
+        "messages"
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"external_id": "user-42"}, 401, "identity_hash does not match"),
+        ({"external_id": "user-42", "identity_hash": "00" * 32}, 401, "identity_hash does not"),
+        ({"external_id": "", "identity_hash": "x"}, 400, '"external_id" must be a string'),
+    ],
+)
+async def test_unsigned_or_wrongly_signed_identity_is_refused(
+    vouching_client: TestClient[Any, Any], body: dict[str, str], status: int, reason: str
+) -> None:
+    r = await vouching_client.post("/api/chat/sessions", json=body)
+    assert r.status == status and (await r.json())["error"].startswith(reason)
+
+
+async def test_external_id_is_refused_when_verification_is_off(
+    client: TestClient[Any, Any],
+) -> None:
+    r = await client.post("/api/chat/sessions", json={"external_id": "u", "identity_hash": "x"})
+    assert r.status == 400 and "identity verification is off" in (await r.json())["error"]
+
+
+async def test_link_code_needs_a_session_and_is_formatted(client: TestClient[Any, Any]) -> None:
+    assert (await client.post("/api/chat/link-code")).status == 401
+    _, auth = await new_session(client)
+    r = await client.post("/api/chat/link-code", headers=auth)
+    assert r.status == 201
+    data = await r.json()
+    assert len(data["code"]) == 9 and data["code"][4] == "-"
+    assert (await (await client.get("/api/chat/config")).json()) == {"line_url": None}

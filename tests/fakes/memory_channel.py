@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.messages import Outbound
@@ -15,12 +16,16 @@ class MemoryChannel:
     # Errors to raise on the next sends, in order (None = succeed).
     failures: list[Exception | None] = field(default_factory=list)
 
-    async def send(self, recipient: Recipient, message: Outbound) -> None:
+    max_batch: int = 5
+    calls: int = 0
+
+    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> None:
+        self.calls += 1
         if self.failures:
             failure = self.failures.pop(0)
             if failure is not None:
                 raise failure
-        self.sent.append((recipient, message))
+        self.sent.extend((recipient, m) for m in messages)
 
     def texts(self) -> list[str]:
         return [m.text for _, m in self.sent]
