@@ -85,6 +85,12 @@ def create_app(
     AdminApi(sessions, settings.admin_token, clock).register(app.router)
     app.router.add_get("/healthz", _healthz)
     app.cleanup_ctx.append(_lifecycle(services, log))
+
+    async def close_websockets(_: web.Application) -> None:
+        # Graceful shutdown waits for open handlers; closing the sockets ends them now.
+        await hub.close_all()
+
+    app.on_shutdown.append(close_websockets)
     return app
 
 

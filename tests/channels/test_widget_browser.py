@@ -1,0 +1,294 @@
+"""The web chat widget in a real browser (Debian's Chromium) against the real app.
+
+Each test gets a fresh server, database and browser context, so no state leaks between them.
+Playwright's CSS locators pierce the widget's (open) shadow root.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Dialog,
+    Page,
+    async_playwright,
+    expect,
+)
+from pytest_aiohttp import AiohttpServer
+from sqlalchemy import delete
+from sqlmodel import select
+
+from bot.app import SERVICES, create_app
+from bot.config import Settings
+from bot.models import ChatSession, Identity, Role
+from bot.store import add_message, open_conversation_for
+from bot.texts import DEFAULT_TEXTS
+from faq.loader import load_faq_dir
+from faq.model import FaqEntry
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (`make browser` installs it)"
+)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+JA = DEFAULT_TEXTS["ja"]
+EN = DEFAULT_TEXTS["en"]
+OPEN_JA = "サポートチャットを開く"  # the bubble's aria-label in widget.js
+
+NewPage = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+def browser_settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hd.db'}"})
+
+
+@pytest.fixture
+async def browser_server(aiohttp_server: AiohttpServer, browser_settings: Settings) -> TestServer:
+    return await aiohttp_server(create_app(browser_settings))
+
+
+@pytest.fixture
+def browser_base_url(browser_server: TestServer) -> str:
+    return str(browser_server.make_url("/"))
+
+
+@pytest.fixture
+async def browser_chromium() -> AsyncIterator[Browser]:
+    assert CHROMIUM is not None
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+def browser_dialogs() -> list[str]:
+    """Messages of every alert/confirm the page opened: an injected script would show here."""
+    return []
+
+
+@pytest.fixture
+async def browser_new_page(
+    browser_chromium: Browser, browser_server: TestServer, browser_dialogs: list[str]
+) -> AsyncIterator[NewPage]:
+    """Opens pages, each in a fresh context, and closes them before the server stops.
+
+    Depending on `browser_server` orders the teardown: an open widget WebSocket would
+    otherwise hold up the server's graceful shutdown.
+    """
+    contexts: list[BrowserContext] = []
+
+    async def on_dialog(dialog: Dialog) -> None:
+        browser_dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    async def new_page(locale: str = "ja-JP") -> Page:
+        context = await browser_chromium.new_context(locale=locale)
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = await context.new_page()
+        page.on("dialog", on_dialog)
+        return page
+
+    yield new_page
+    for context in contexts:
+        await context.close()
+
+
+def faq_entry(settings: Settings, locale: str, word: str) -> FaqEntry:
+    """The demo FAQ entry the server will answer with, so the test follows FAQ edits."""
+    entries = [
+        e for e in load_faq_dir(settings.faq_dir) if e.locale == locale and word in e.question
+    ]
+    assert entries, f"the demo FAQ has no {locale} entry about {word!r}"
+    return entries[0]
+
+
+async def open_chat(page: Page, url: str, label: str = OPEN_JA) -> None:
+    await page.goto(url)
+    await page.get_by_role("button", name=label).click()
+    await expect(page.get_by_role("textbox")).to_be_focused()
+
+
+async def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def message_ids(page: Page) -> list[int]:
+    ids = await page.locator(".msg[data-id]").evaluate_all("ns => ns.map(n => +n.dataset.id)")
+    return [int(i) for i in ids]
+
+
+async def agent_says(server: TestServer, session_id: str, text: str) -> None:
+    """Store an agent reply the way handoff will: in the history and queued for delivery."""
+    services = server.app[SERVICES]
+    async with services.sessions() as session, session.begin():
+        identity = (
+            await session.exec(select(Identity).where(Identity.external_id == session_id))
+        ).one()
+        conversation = await open_conversation_for(session, identity)
+        assert conversation is not None
+        await add_message(session, conversation, Role.AGENT, text, services.clock(), deliver=True)
+    services.outbox.notify()
+
+
+async def test_faq_answer_buttons_and_history_survive_reload(
+    browser_new_page: NewPage,
+    browser_dialogs: list[str],
+    browser_settings: Settings,
+    browser_base_url: str,
+) -> None:
+    entry = faq_entry(browser_settings, "ja", "パスワード")
+    page = await browser_new_page()
+    await open_chat(page, browser_base_url)
+
+    await send(page, "パスワードを忘れました")
+
+    answer = page.locator(".msg.bot .text").filter(has_text=entry.answer.strip().splitlines()[0])
+    await expect(answer).to_have_count(1)
+    # Exact text with its line breaks, and CSS that shows them.
+    assert await answer.text_content() == entry.answer.strip()
+    assert await answer.evaluate("n => getComputedStyle(n).whiteSpace") == "pre-wrap"
+    yes = page.get_by_role("button", name=JA["helpful_yes"])
+    no = page.get_by_role("button", name=JA["helpful_no"])
+    await expect(yes).to_be_enabled()
+    await expect(no).to_be_enabled()
+
+    await yes.click()
+    await expect(page.locator(".msg.customer .text").last).to_have_text(JA["helpful_yes"])
+    await expect(page.locator(".msg.bot .text").last).to_have_text(JA["glad_it_helped"])
+    # Only the newest message's choices are live; the answered question's are spent.
+    await expect(yes).to_be_disabled()
+    await expect(no).to_be_disabled()
+
+    # Replies arrive both in the POST response and over the WebSocket (connected by now):
+    # each shows once, in id order.
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    before = await message_ids(page)
+    assert before == sorted(set(before)), before
+    assert len(before) == 5  # question, answer, did-it-help, button label, thanks
+
+    await page.reload()
+    await page.get_by_role("button", name=OPEN_JA).click()
+    await expect(page.locator(".msg.bot .text").last).to_have_text(JA["glad_it_helped"])
+    await expect(page.locator(".msg[data-id]")).to_have_count(len(before))
+    assert await message_ids(page) == before
+    await expect(answer).to_have_count(1)
+    await expect(page.locator(".choices button:enabled")).to_have_count(0)
+    assert browser_dialogs == []
+
+
+async def test_html_in_messages_is_shown_as_text(
+    browser_new_page: NewPage, browser_dialogs: list[str], browser_base_url: str
+) -> None:
+    payload = "<img src=x onerror=alert(1)>\n<b>bold?</b>"
+    page = await browser_new_page()
+    await open_chat(page, browser_base_url)
+
+    await send(page, payload)
+
+    mine = page.locator(".msg.customer .text")
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)  # the bot answered
+    await expect(mine).to_have_count(1)  # the server's copy replaced the optimistic one
+    assert await mine.text_content() == payload
+    assert await page.locator("img").count() == 0
+    assert await page.locator("b").count() == 0
+    assert browser_dialogs == []
+
+
+async def test_agent_reply_is_pushed_and_caught_up_after_reconnect(
+    browser_new_page: NewPage, browser_server: TestServer, browser_base_url: str
+) -> None:
+    page = await browser_new_page()
+    await open_chat(page, browser_base_url)
+    await send(page, "オペレーターと話したい")
+    await expect(page.locator(".msg.bot .text").last).to_have_text(JA["handoff_requested"])
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    session_id = await page.evaluate("window.HelpdeskWidget.sessionId")
+
+    await agent_says(browser_server, session_id, "担当の佐藤です。\nご用件を伺います。")
+    agent = page.locator(".msg.agent")
+    await expect(agent).to_have_count(1)
+    await expect(agent.locator(".who")).to_have_text("担当者")
+    assert await agent.locator(".text").text_content() == "担当の佐藤です。\nご用件を伺います。"
+
+    # Drop the socket and reply while the widget is away: the push reaches no one, so the
+    # message can only come from the catch-up after the reconnect.
+    await browser_server.app[SERVICES].hub.close_all()
+    await page.wait_for_function("!window.HelpdeskWidget.connected")
+    await agent_says(browser_server, session_id, "切断中のメッセージ")
+    await expect(agent).to_have_count(2)
+    await expect(agent.last.locator(".text")).to_have_text("切断中のメッセージ")
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    ids = await message_ids(page)
+    assert ids == sorted(set(ids)), ids
+
+    # With the panel closed, a reply marks the bubble as unread until it is opened.
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_be_hidden()
+    await agent_says(browser_server, session_id, "まだいらっしゃいますか？")
+    unread = page.get_by_role("button", name=f"{OPEN_JA} (新着メッセージがあります)", exact=True)
+    await unread.click()
+    await expect(agent.last.locator(".text")).to_have_text("まだいらっしゃいますか？")
+    await expect(page.get_by_role("button", name=OPEN_JA, exact=True)).to_be_visible()
+
+
+async def test_english_ui_and_stale_tokens_start_a_new_session(
+    browser_new_page: NewPage,
+    browser_server: TestServer,
+    browser_settings: Settings,
+    browser_base_url: str,
+) -> None:
+    entry = faq_entry(browser_settings, "en", "export")
+    first_line = entry.answer.strip().splitlines()[0]
+    page = await browser_new_page(locale="en-US")
+    # A token the server never issued, as if the database had been reset since the last visit:
+    # loading the history gets a 401 and the widget forgets the session.
+    await page.goto(browser_base_url)
+    await page.evaluate(
+        "([key, value]) => localStorage.setItem(key, value)",
+        [
+            "helpdesk-widget:" + browser_base_url.rstrip("/"),
+            '{"session_id": "gone", "token": "stale"}',
+        ],
+    )
+    await open_chat(page, browser_base_url, label="Open support chat")
+    await page.wait_for_function("window.HelpdeskWidget.sessionId === null")
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+    await send(page, "how do I export my notes?")
+    answer = page.locator(".msg.bot .text").filter(has_text=first_line)
+    await expect(answer).to_have_count(1)
+    await expect(page.get_by_role("button", name=EN["helpful_no"])).to_be_enabled()
+    first_session = await page.evaluate("window.HelpdeskWidget.sessionId")
+    assert first_session is not None
+
+    # The token dies while the page is open: the next send gets a 401, and the widget
+    # starts a new session, drops the old history and sends again.
+    async with browser_server.app[SERVICES].sessions() as session, session.begin():
+        await session.exec(delete(ChatSession))
+    await send(page, "How can I export my notes?")
+    await expect(page.locator(".msg.customer .text")).to_have_text(["How can I export my notes?"])
+    await expect(answer).to_have_count(1)
+    assert await page.evaluate("window.HelpdeskWidget.sessionId") not in (None, first_session)
