@@ -184,6 +184,8 @@ class InboundEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str
     event_id: str
+    # Who sent it (LINE user id): one sender's events are processed one at a time, in order.
+    sender: str = Field(default="", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
     status: str = Field(default=InboxStatus.PENDING, index=True)
     attempts: int = 0

@@ -1,10 +1,9 @@
 """Delivering queued messages: claim due outbox rows, send them, retry with backoff.
 
-Rows are claimed atomically (`UPDATE ... RETURNING`, with `FOR UPDATE SKIP LOCKED` in the
-sub-select on PostgreSQL), so several processes can run dispatchers on one database and
-each row is sent by one of them. A claim is a lease: a process that dies mid-send leaves
-the row `sending` with a due time in the near future, and another claim picks it up.
-Only the oldest undelivered row of each conversation is claimable, which keeps order.
+Rows are claimed with `bot.claims.claim_due`, so several processes can run dispatchers on one
+database and each row is sent by one of them; a claim is a lease that another process
+takes over when the claimer dies mid-send. Only the oldest undelivered row of each
+conversation is claimable, which keeps order.
 """
 
 from __future__ import annotations
@@ -15,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.claims import backoff, claim_due
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
@@ -28,11 +27,6 @@ from bot.store import to_outbound
 MAX_ATTEMPTS = 12
 LEASE = timedelta(seconds=60)
 BATCH = 50
-
-
-def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s ... capped at 10 minutes: about two hours of retries in all."""
-    return timedelta(seconds=min(2 ** max(attempts - 1, 0), 600))
 
 
 class OutboxDispatcher:
@@ -79,39 +73,11 @@ class OutboxDispatcher:
         return len(ids)
 
     async def _claim(self, now: datetime) -> list[int]:
-        earlier = aliased(Outbox)
-        open_states = (OutboxStatus.PENDING, OutboxStatus.SENDING)
-        head_of_conversation = ~exists().where(
-            and_(
-                col(earlier.conversation_id) == col(Outbox.conversation_id),
-                col(earlier.status).in_(open_states),
-                col(earlier.id) < Outbox.id,
-            )
-        )
-        candidates = (
-            select(col(Outbox.id))
-            .where(col(Outbox.status).in_(open_states), col(Outbox.due_at) <= now)
-            .where(head_of_conversation)
-            .order_by(col(Outbox.id))
-            .limit(BATCH)
-        )
         async with self._sessions() as session, session.begin():
-            assert session.bind is not None
-            if session.bind.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True, of=Outbox)
-            claim = (
-                update(Outbox)
-                .where(col(Outbox.id).in_(candidates.scalar_subquery()))
-                .where(col(Outbox.status).in_(open_states), col(Outbox.due_at) <= now)
-                .values(
-                    status=OutboxStatus.SENDING,
-                    attempts=Outbox.attempts + 1,
-                    due_at=now + LEASE,
-                )
-                .returning(col(Outbox.id))
-            )
-            rows = (await session.exec(claim)).scalars().all()
-        return sorted(rows)
+            return await claim_due(
+                session, Outbox, "conversation_id", OutboxStatus.PENDING, OutboxStatus.SENDING,
+                now, LEASE, BATCH,
+            )  # fmt: skip
 
     async def _send(self, head_id: int) -> None:
         batch = await self._take_batch(head_id)

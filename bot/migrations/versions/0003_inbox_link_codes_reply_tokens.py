@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel", AutoString(), nullable=False),
         sa.Column("event_id", AutoString(), nullable=False),
+        sa.Column("sender", AutoString(), nullable=False),
         sa.Column(
             "payload",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -41,6 +42,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_event_due_at"), ["due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_inbound_event_sender"), ["sender"], unique=False)
         batch_op.create_index(batch_op.f("ix_inbound_event_status"), ["status"], unique=False)
 
     op.create_table(
@@ -93,6 +95,7 @@ def downgrade() -> None:
     op.drop_table("link_code")
     with op.batch_alter_table("inbound_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_event_status"))
+        batch_op.drop_index(batch_op.f("ix_inbound_event_sender"))
         batch_op.drop_index(batch_op.f("ix_inbound_event_due_at"))
 
     op.drop_table("inbound_event")

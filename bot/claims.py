@@ -1,0 +1,71 @@
+"""Claiming due work rows (outbox messages, inbox events) safely across processes.
+
+A row is claimed by one atomic `UPDATE ... WHERE id IN (candidates) RETURNING id` that
+moves it from `waiting` to `working` and pushes its due time out by a lease; on
+PostgreSQL the candidates are selected `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+take different rows instead of waiting for each other. A claimer that dies leaves its
+rows `working` until the lease runs out, and then they are claimed again.
+
+Only the oldest open row of each group (a conversation, a sender) is a candidate, so a
+group's rows are worked on one at a time and in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+async def claim_due(
+    session: AsyncSession,
+    model: Any,
+    group: str,
+    waiting: str,
+    working: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[int]:
+    """Claim up to `limit` due rows of `model` (heads of their `group`); return their ids.
+
+    `model` is a table with `id`, `status`, `due_at` and `attempts` columns; each claim
+    counts as an attempt.
+    """
+    earlier = aliased(model)
+    open_states = (waiting, working)
+    head_of_group = ~exists().where(
+        and_(
+            col(getattr(earlier, group)) == col(getattr(model, group)),
+            col(earlier.status).in_(open_states),
+            col(earlier.id) < model.id,
+        )
+    )
+    candidates = (
+        select(col(model.id))
+        .where(col(model.status).in_(open_states), col(model.due_at) <= now)
+        .where(head_of_group)
+        .order_by(col(model.id))
+        .limit(limit)
+    )
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=model)
+    claim = (
+        update(model)
+        .where(col(model.id).in_(candidates.scalar_subquery()))
+        .where(col(model.status).in_(open_states), col(model.due_at) <= now)
+        .values(status=working, attempts=model.attempts + 1, due_at=now + lease)
+        .returning(col(model.id))
+    )
+    rows = (await session.exec(claim)).scalars().all()
+    return sorted(int(r) for r in rows)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at 10 minutes: about two hours of retries in twelve."""
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), 600))

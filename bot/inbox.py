@@ -1,0 +1,134 @@
+"""Processing stored webhook events after the webhook has been acknowledged.
+
+A channel's webhook stores each event as an `inbound_event` row (the unique key drops
+redeliveries) and answers at once; this processor claims the rows (`bot.claims`), hands
+each to its channel's handler and marks it done. A handler that raises is retried with
+backoff; the engine's own event-id dedupe makes a retry after a crash harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+
+from bot.claims import backoff, claim_due
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.models import InboundEvent, InboxStatus
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=120)
+BATCH = 50
+
+
+class InboxHandler(Protocol):
+    """A channel's processing of one stored event (its payload as the platform sent it)."""
+
+    async def process(self, payload: dict[str, Any]) -> None: ...
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        handlers: Mapping[str, InboxHandler],
+        clock: Clock,
+        logger: logging.Logger,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._handlers = handlers
+        self._clock = clock
+        self._log = logger
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Events were stored: process them now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Process due events forever; cancel to stop."""
+        while True:
+            try:
+                while await self.process_once():
+                    pass
+            except Exception:
+                self._log.exception("inbox processing failed; will retry")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def process_once(self) -> int:
+        """Claim and process one batch of due events; return how many were claimed."""
+        async with self._sessions() as session, session.begin():
+            ids = await claim_due(
+                session, InboundEvent, "sender", InboxStatus.PENDING, InboxStatus.PROCESSING,
+                self._clock(), LEASE, BATCH,
+            )  # fmt: skip
+        for event_id in ids:
+            await self._process(event_id)
+        return len(ids)
+
+    async def _process(self, row_id: int) -> None:
+        async with self._sessions() as session:
+            row = await session.get(InboundEvent, row_id)
+        assert row is not None
+        handler = self._handlers.get(row.channel)
+        error: str | None = None
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for channel {row.channel!r}")
+            await handler.process(row.payload)
+        except Exception as exc:
+            self._log.exception(
+                "inbound event failed", extra={"inbox": row_id, "channel": row.channel}
+            )
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        now = self._clock()
+        values: dict[str, object]
+        if error is None:
+            values = {"status": InboxStatus.DONE, "processed_at": now, "last_error": None}
+        elif row.attempts >= MAX_ATTEMPTS:
+            values = {"status": InboxStatus.FAILED, "last_error": error}
+        else:
+            values = {
+                "status": InboxStatus.PENDING,
+                "due_at": now + backoff(row.attempts),
+                "last_error": error,
+            }
+        async with self._sessions() as session, session.begin():
+            await session.exec(
+                update(InboundEvent)
+                .where(col(InboundEvent.id) == row_id)
+                .where(col(InboundEvent.status) == InboxStatus.PROCESSING)
+                .values(**values)
+            )
+
+
+async def store_events(sessions: SessionFactory, rows: list[dict[str, Any]]) -> int:
+    """Insert webhook events (column values), skipping any already stored; return how
+    many were new. One `INSERT ... ON CONFLICT DO NOTHING` on the (channel, event_id) key,
+    so a redelivered event is dropped by the database, whichever replica receives it."""
+    if not rows:
+        return 0
+    async with sessions() as session, session.begin():
+        assert session.bind is not None
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(InboundEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        )
+        result = await session.exec(statement)
+        return int(result.rowcount)
