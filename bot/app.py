@@ -24,8 +24,13 @@ from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.engine import Engine
 from bot.events import EventBus
+from bot.inbox import InboxHandler, InboxProcessor
 from bot.outbox import OutboxDispatcher
+from bot.ports import OutputChannel
 from bot.texts import Texts
+from channels.line.handler import LineEventHandler
+from channels.line.output import LineOutput
+from channels.line.webhook import LineWebhook
 from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
@@ -44,6 +49,8 @@ class Services:
     engine: Engine
     outbox: OutboxDispatcher
     hub: LiveHub
+    inbox: InboxProcessor
+    line: LineOutput | None
     clock: Clock
 
 
@@ -59,7 +66,19 @@ def create_app(
     faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))
-    outbox = OutboxDispatcher(sessions, {"web": WebOutput(hub)}, clock, log.getChild("outbox"))
+    outputs: dict[str, OutputChannel] = {"web": WebOutput(hub)}
+    line = None
+    if settings.line is not None:
+        line = LineOutput(
+            settings.line.access_token,
+            settings.line.api_base_url,
+            log.getChild("line"),
+            settings.line.request_timeout,
+        )
+        outputs[line.name] = line
+    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"))
+    inbox_handlers: dict[str, InboxHandler] = {}
+    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"))
     engine = Engine(
         sessions=sessions,
         faq=faq,
@@ -71,7 +90,7 @@ def create_app(
         on_outbox=outbox.notify,
         logger=log.getChild("engine"),
     )
-    services = Services(settings, db, sessions, faq, bus, engine, outbox, hub, clock)
+    services = Services(settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock)
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
     app[SERVICES] = services
@@ -83,6 +102,13 @@ def create_app(
     )
     WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
     AdminApi(sessions, settings.admin_token, clock).register(app.router)
+    if settings.line is not None and line is not None:
+        inbox_handlers[line.name] = LineEventHandler(
+            engine, sessions, line, clock, log.getChild("line")
+        )
+        LineWebhook(
+            settings.line.channel_secret, sessions, inbox, clock, log.getChild("line")
+        ).register(app.router)
     app.router.add_get("/healthz", _healthz)
     app.cleanup_ctx.append(_lifecycle(services, log))
 
@@ -108,7 +134,15 @@ def _lifecycle(
         )
         if settings.admin_token is None:
             log.warning("admin API is off: set HELPDESK_ADMIN_TOKEN to enable /api/handoffs")
+        if services.line is None:
+            log.warning(
+                "LINE channel is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
+            )
+        else:
+            await services.line.open()
+            log.info("LINE channel is on", extra={"webhook": "/webhooks/line"})
         tasks = [
+            asyncio.create_task(services.inbox.run(), name="inbox"),
             asyncio.create_task(services.outbox.run(), name="outbox"),
             asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq"),
         ]
@@ -121,6 +155,8 @@ def _lifecycle(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await services.hub.close_all()
+            if services.line is not None:
+                await services.line.close()
             await services.db.dispose()
 
     return lifecycle

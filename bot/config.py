@@ -108,6 +108,7 @@ class LineSettings:
     access_token: str
     api_base_url: str = "https://api.line.me"
     add_friend_url: str | None = None
+    request_timeout: float = 10.0
 
 
 def _line_settings(r: _Reader) -> LineSettings | None:
@@ -124,6 +125,9 @@ def _line_settings(r: _Reader) -> LineSettings | None:
         access_token=token,
         api_base_url=r.get("LINE_API_BASE_URL", _url, LineSettings.api_base_url),
         add_friend_url=r.get("HELPDESK_LINE_ADD_FRIEND_URL", _url, None),
+        request_timeout=r.get(
+            "LINE_REQUEST_TIMEOUT_SECONDS", _positive_float, LineSettings.request_timeout
+        ),
     )
 
 

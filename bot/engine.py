@@ -187,7 +187,8 @@ class Engine:
         elif inbound.locale is not None and not conversation.locale_explicit:
             conversation.locale = inbound.locale
             conversation.locale_explicit = True
-        if inbound.text and not conversation.locale_explicit:
+        # A link code is Latin letters whatever language the customer speaks.
+        if inbound.text and not conversation.locale_explicit and not parse_code(inbound.text):
             detected = detect_locale(inbound.text)
             if detected is not None:
                 conversation.locale = detected

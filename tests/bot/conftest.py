@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,8 @@ from bot.texts import Texts
 from faq.decision import Thresholds
 from faq.library import FaqLibrary
 from tests.conftest import Database
+from tests.fakes.clock import ManualClock
 from tests.fakes.memory_channel import MemoryChannel
-
-
-@dataclass
-class ManualClock:
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

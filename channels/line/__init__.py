@@ -1,0 +1,1 @@
+"""The LINE Messaging API channel: webhook in, reply/push out."""

@@ -1,0 +1,87 @@
+"""Processing one stored LINE event: block/unblock, the engine, the customer's name."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from linebot.v3.messaging import ApiException
+from sqlmodel import select
+
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.engine import Engine
+from bot.messages import Inbound
+from bot.models import Customer, Identity
+from bot.store import get_or_create_identity
+from channels.line.events import LINE, Ignored, Unfollow, translate
+from channels.line.output import LineOutput
+
+# The display name is refreshed at most this often (the identity row is the cache).
+PROFILE_MAX_AGE = timedelta(hours=24)
+
+
+class LineEventHandler:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: SessionFactory,
+        output: LineOutput,
+        clock: Clock,
+        logger: logging.Logger,
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._output = output
+        self._clock = clock
+        self._log = logger
+
+    async def process(self, payload: dict[str, Any]) -> None:
+        action = translate(payload, self._clock())
+        if isinstance(action, Ignored):
+            self._log.info("line event ignored", extra={"reason": action.reason})
+            return
+        if isinstance(action, Unfollow):
+            await self._set_blocked(action.user_id, blocked=True)
+            self._log.info("line user unfollowed; nothing more is sent to them")
+            return
+        if action.follow:
+            await self._set_blocked(action.customer_ref, blocked=False)
+        await self._engine.handle(action)
+        await self._refresh_profile(action)
+
+    async def _set_blocked(self, user_id: str, *, blocked: bool) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            identity = await get_or_create_identity(session, LINE, user_id, now)
+            identity.blocked_at = now if blocked else None
+
+    async def _refresh_profile(self, inbound: Inbound) -> None:
+        """Fetch the customer's LINE display name when it is missing or old, for agents.
+
+        A failure only leaves the name as it was: it must never hold up a conversation.
+        """
+        now = self._clock()
+        async with self._sessions() as session:
+            query = select(Identity).where(
+                Identity.channel == LINE, Identity.external_id == inbound.customer_ref
+            )
+            identity = (await session.exec(query)).first()
+        if identity is None or (
+            identity.profile_fetched_at is not None
+            and now - identity.profile_fetched_at < PROFILE_MAX_AGE
+        ):
+            return
+        try:
+            profile = await self._output.api.get_profile(inbound.customer_ref, _request_timeout=5)
+        except (ApiException, TimeoutError, OSError) as exc:
+            self._log.warning("line profile not fetched", extra={"error": type(exc).__name__})
+            return
+        async with self._sessions() as session, session.begin():
+            row = await session.get(Identity, identity.id)
+            customer = await session.get(Customer, identity.customer_id)
+            if row is None or customer is None:
+                return
+            row.profile_fetched_at = now
+            customer.display_name = profile.display_name
