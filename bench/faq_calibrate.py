@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/faq_calibrate.py --set FAQ QUERIES_TSV [--set ...]
 
-For each even data row the top match gives two features, its fused score and its margin
-over the runner-up; the label is 1 if it is the expected entry (0 for NONE rows and
-misses). Prints ``bias``, ``score_coef`` and ``margin_coef`` for
-``faq.matcher.ScoringParams``. Sets are weighted equally whatever their size.
+For each even data row the top match gives three features, its fused score, its margin
+over the runner-up and the share of the message's words unknown to the FAQ; the label is 1
+if it is the expected entry (0 for NONE rows and misses). Prints ``bias``, ``score_coef``,
+``margin_coef`` and ``unknown_coef`` for ``faq.matcher.ScoringParams``. Sets are weighted
+equally whatever their size.
 """
 
 from __future__ import annotations
@@ -28,11 +29,8 @@ def features(faq: Path, queries: Path) -> tuple[np.ndarray, np.ndarray]:
     rows = [line.rstrip("\n").split("\t") for line in queries.open(encoding="utf-8")][1:]
     xs, ys = [], []
     for text, expected in (r[:2] for r in rows[0::2] if len(r) >= 2):
-        ranked = matcher.evidence(text, top_k=2)
-        top = ranked[0][1]
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
-        xs.append((top, top - second))
-        ys.append(1.0 if ranked[0][0].id == expected else 0.0)
+        xs.append(matcher.signals(text))
+        ys.append(1.0 if matcher.evidence(text, top_k=1)[0][0].id == expected else 0.0)
     return np.asarray(xs), np.asarray(ys)
 
 
@@ -61,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         ws.append(np.full(len(y), 1.0 / len(y)))
         print(f"{faq}: {len(y)} rows, top-1 right {y.mean():.1%}")
     beta = fit(np.vstack(xs), np.concatenate(ys), np.concatenate(ws) * len(args.set))
-    print(f"bias={beta[0]:.3f} score_coef={beta[1]:.3f} margin_coef={beta[2]:.3f}")
+    print(
+        f"bias={beta[0]:.3f} score_coef={beta[1]:.3f} margin_coef={beta[2]:.3f} "
+        f"unknown_coef={beta[3]:.3f}"
+    )
     return 0
 
 

@@ -21,8 +21,8 @@ from faq.model import FaqEntry
 
 SPACE: dict[str, tuple[float, float]] = {
     "word_channel": (0.1, 1.0),
+    "synonym_channel": (0.0, 0.8),
     "reading_channel": (0.0, 0.6),
-    "char_channel": (0.0, 0.8),
     "question_field": (0.5, 3.0),
     "alternate_field": (0.5, 3.0),
     "answer_field": (0.0, 3.0),
@@ -31,6 +31,7 @@ SPACE: dict[str, tuple[float, float]] = {
     "bm25_weight": (0.0, 1.0),
     "k1": (0.5, 2.5),
     "fuzz_weight": (0.0, 0.5),
+    "bm25_synonym": (0.0, 1.0),
 }
 
 
@@ -39,6 +40,7 @@ def _entries(path: Path) -> tuple[FaqEntry, ...]:
     if problems:
         raise SystemExit("\n".join(map(str, problems)))
     return entries
+
 
 
 def _queries(path: Path) -> list[tuple[str, str]]:

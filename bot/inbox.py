@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.claims import backoff, claim_due
+from bot.claims import backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import InboundEvent, InboxStatus
@@ -27,6 +27,8 @@ from bot.models import InboundEvent, InboxStatus
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=120)
 BATCH = 50
+# Senders whose events one process works on at the same time.
+CONCURRENCY = 8
 
 
 class InboxHandler(Protocol):
@@ -76,8 +78,7 @@ class InboxProcessor:
                 session, InboundEvent, "sender", InboxStatus.PENDING, InboxStatus.PROCESSING,
                 self._clock(), LEASE, BATCH,
             )  # fmt: skip
-        for event_id in ids:
-            await self._process(event_id)
+        await work_on(ids, self._process, CONCURRENCY)
         return len(ids)
 
     async def _process(self, row_id: int) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.claims import backoff, claim_due
+from bot.claims import backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
@@ -27,6 +27,8 @@ from bot.store import to_outbound
 MAX_ATTEMPTS = 12
 LEASE = timedelta(seconds=60)
 BATCH = 50
+# Conversations sent to at the same time by one process.
+CONCURRENCY = 16
 
 
 class OutboxDispatcher:
@@ -68,8 +70,7 @@ class OutboxDispatcher:
         """Claim and send one batch of due rows; return how many were claimed."""
         now = self._clock()
         ids = await self._claim(now)
-        for outbox_id in ids:
-            await self._send(outbox_id)
+        await work_on(ids, self._send, CONCURRENCY)
         return len(ids)
 
     async def _claim(self, now: datetime) -> list[int]:

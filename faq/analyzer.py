@@ -1,14 +1,22 @@
-"""Turn text into matching features: words, kana readings and character n-grams.
+"""Turn text into matching features: words, synonym groups, kana readings and char n-grams.
 
-Features are strings prefixed by their channel so one sparse vector can hold them all:
+Features are kept per channel so that the matcher can weight the channels:
 
-* ``w:`` words — Japanese content words from SudachiPy (``normalized_form()`` so that
-  送付/送る variants and ｺﾝﾋﾞﾆ/コンビニ meet; particles, auxiliary verbs and symbols
-  dropped; SplitMode C compounds plus their SplitMode A parts) and English stems.
-* ``r:`` reading n-grams — 2/3-grams over the hiragana reading of Japanese runs, so that
-  a query typed in kana (てきかくせいきゅうしょ) or converted wrongly by the IME
-  (配送上京 for 配送状況) still meets the kanji in the FAQ.
-* ``c:`` character n-grams — 2/3-grams over :func:`faq.normalize.kana_key`, for typos.
+* ``words`` — Japanese content words from SudachiPy (``normalized_form()`` so that
+  送付/送る variants and ｺﾝﾋﾞﾆ/コンビニ meet; particles, auxiliary verbs, symbols and the
+  fillers of polite requests — 教えてください, お願いします — dropped; SplitMode C compounds
+  plus, for long ones, their SplitMode A parts) and English stems.
+* ``synonyms`` — SudachiDict's synonym group ids of the content words, a general-purpose
+  thesaurus shipped with the dictionary (包装/ラッピング, 領収書/レシート, 送料/配送料), so
+  that paraphrases meet without any synonym list written for a particular FAQ.
+* ``readings`` — 2/3-grams over the hiragana reading of Japanese runs, so that a query
+  typed in kana (てきかくせいきゅうしょ) or converted wrongly by the IME (配送上京 for
+  配送状況) still meets the kanji in the FAQ.
+* ``chars`` — 2/3-grams over :func:`faq.normalize.kana_key`, for typos.
+
+Tokenizing is the expensive part of building an index, so the analyzer caches the
+morphemes of each distinct text chunk (FAQ files repeat phrases a lot) and reads only the
+morpheme fields it needs.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,15 +34,25 @@ from faq.normalize import kana_key, katakana_to_hiragana, normalize
 # Parts of speech that carry the topic of a question.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "代名詞"})
 _SKIP_READING_POS = frozenset({"補助記号", "空白", "記号"})
-# Very frequent light words whose presence says nothing about the topic.
+# Very frequent light words whose presence says nothing about the topic, and the verbs of
+# polite request phrasing (〜を教えてください, 〜をお願いします, 〜したいのですが, 〜が欲しい,
+# 〜か知りたい) that wrap a question without being part of it.
 _JA_STOPWORDS = frozenset(
     "為る 有る 居る 成る 出来る 来る 行く 言う 思う 見る 貰う 下さる 頂く 致す 御座る 申す "
     "こと 事 もの 物 よう 様 ため 為 方 とき 時 これ それ あれ どれ ここ そこ どこ 此れ 其れ "
     "何 なに 私 僕 俺 今 ない 無い 良い いい 其処 此処 何処 の ん 御 お ご 又 又は 頃 くらい 位 "
-    "さん 様 たい どう どの どんな".split()
+    "さん 様 たい どう どの どんな 教える 願う 欲しい 知る 呉れる 置く 仕舞う 付く "
+    "すみません 済む 失礼 宜しい よろしい 手数 恐れ入る".split()
 )
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9'’\-]*|[0-9]+[a-z][a-z0-9]*")
 _NGRAM_SIZES = (2, 3)
+# Compounds at least this long are also indexed by their SplitMode A parts (定期便 → 定期,
+# 便); shorter morphemes have no parts, and asking Sudachi for them costs time.
+_SPLIT_MIN_LENGTH = 3
+# Longest text given to Sudachi at once (it accepts at most 49,149 bytes of UTF-8).
+_CHUNK_CHARS = 4000
+# Cached chunks; a FAQ with 10,000 entries has far fewer distinct sentences than this.
+_CACHE_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,23 @@ class Analysis:
     readings: Counter[str]
     chars: Counter[str]
     key: str  # kana_key of the text, for fuzzy comparison
+    synonyms: Counter[str]
+    # words that are guesses rather than what was typed: Sudachi's reading of words typed
+    # in hiragana (どうき → 動悸) and katakana forms of English words
+    guessed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Morpheme:
+    pos: str
+    normalized: str
+    reading: str
+    surface: str
+    parts: tuple[str, ...]
+    synonym_groups: tuple[int, ...]
+
+
+Rewrite = Callable[[str], str]
 
 
 def char_ngrams(text: str, sizes: tuple[int, ...] = _NGRAM_SIZES) -> Counter[str]:
@@ -55,8 +91,7 @@ def char_ngrams(text: str, sizes: tuple[int, ...] = _NGRAM_SIZES) -> Counter[str
                 if n == sizes[0]:
                     grams[chunk] += 1
                 continue
-            for i in range(len(chunk) - n + 1):
-                grams[chunk[i : i + n]] += 1
+            grams.update(chunk[i : i + n] for i in range(len(chunk) - n + 1))
     return grams
 
 
@@ -65,6 +100,8 @@ class TextAnalyzer:
 
     The tokenizer is not safe for concurrent use, so calls are serialised with a lock;
     each analyzer owns its own tokenizer. Nothing is loaded until the first Japanese text.
+    An analyzer can be pickled (to build an index in another process); the tokenizer and
+    cache are not carried over.
     """
 
     def __init__(self, *, loanwords: bool = False) -> None:
@@ -75,73 +112,187 @@ class TextAnalyzer:
         self._tokenizer: Any = None
         self._mode_c: Any = None
         self._mode_a: Any = None
+        self._pos_names: dict[int, str] = {}
+        self._cache: dict[str, tuple[_Morpheme, ...]] = {}
+        self._lexicon: dict[tuple[int, str], _Morpheme] = {}
+
+    @property
+    def loanwords(self) -> bool:
+        """Whether English words are also indexed by their katakana loanword form."""
+        return self._loanwords
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"loanwords": self._loanwords}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(loanwords=bool(state["loanwords"]))  # type: ignore[misc]
 
     def _sudachi(self) -> Any:
         if self._tokenizer is None:
             from sudachipy import Dictionary, SplitMode  # heavy: import only when needed
 
-            self._tokenizer = Dictionary(dict="core").tokenizer()
+            dictionary = Dictionary(dict="core")
+            self._tokenizer = dictionary.tokenizer()
+            self._pos_of = dictionary.pos_of
             self._mode_c = SplitMode.C
             self._mode_a = SplitMode.A
         return self._tokenizer
 
-    def analyze(self, text: str) -> Analysis:
-        """Features of ``text`` (any mix of Japanese and English)."""
-        norm = normalize(text)
+    def warm_up(self) -> None:
+        """Load the tokenizer now rather than on the first Japanese query."""
+        self.analyze("準備")
+
+    def analyze(
+        self,
+        text: str,
+        *,
+        rewrite: Rewrite | None = None,
+        limit: int | None = None,
+        chars: bool = True,
+        readings: bool = True,
+    ) -> Analysis:
+        """Features of ``text`` (any mix of Japanese and English).
+
+        ``rewrite`` is applied to the normalised text (synonym folding); ``limit`` analyses
+        only the first ``limit`` characters (long answers: their opening says what they are
+        about); ``chars=False`` and ``readings=False`` skip those channels.
+        """
+        norm = normalize(text[: limit * 2] if limit else text)
+        if limit:
+            norm = norm[:limit]
+        if rewrite is not None:
+            norm = rewrite(norm)
         words: Counter[str] = Counter()
-        readings: Counter[str] = Counter()
+        grams: Counter[str] | None = Counter() if readings else None
+        synonyms: Counter[str] = Counter()
+        guessed: set[str] = set()
         pos = 0
         latin: list[str] = []
         for m in _LATIN_WORD.finditer(norm):
-            self._japanese(norm[pos : m.start()], words, readings)
+            self._japanese(norm[pos : m.start()], words, grams, synonyms, guessed)
             word = m.group().strip("'’-")
             if word and word not in STOPWORDS:
                 words[stem(word)] += 1
                 latin.append(word)
             pos = m.end()
-        self._japanese(norm[pos:], words, readings)
+        self._japanese(norm[pos:], words, grams, synonyms, guessed)
         if self._loanwords and latin:
-            words.update(self._katakana_forms(latin))
-        key = kana_key(text)
-        return Analysis(words=words, readings=readings, chars=char_ngrams(key), key=key)
+            forms = self._katakana_forms(latin)
+            words.update(forms)
+            guessed.update(forms)
+        key = kana_key(norm)
+        return Analysis(
+            words=words,
+            readings=grams if grams is not None else Counter(),
+            chars=char_ngrams(key) if chars else Counter(),
+            key=key,
+            synonyms=synonyms,
+            guessed=frozenset(guessed),
+        )
 
     def _katakana_forms(self, latin: list[str]) -> list[str]:
-        with self._lock:
-            forms = [m.normalized_form() for m in self._sudachi().tokenize(" ".join(latin))]
+        forms = [m.normalized for m in self._chunked_morphemes(" ".join(latin))]
         return [f for f in forms if len(f) > 1 and all("\u30a1" <= ch <= "\u30fc" for ch in f)]
 
-    def _japanese(self, text: str, words: Counter[str], readings: Counter[str]) -> None:
+    def _chunked_morphemes(self, text: str) -> list[_Morpheme]:
+        """Morphemes of ``text`` tokenized in pieces: Sudachi refuses inputs over ~49 kB,
+        and shorter pieces repeat more often, which the cache likes."""
+        if len(text) <= _CHUNK_CHARS:
+            return list(self._morphemes(text))
+        result: list[_Morpheme] = []
+        piece = ""
+        for word in text.split(" "):
+            while len(word) > _CHUNK_CHARS:  # an unbroken run of text: cut it
+                result.extend(self._morphemes(word[:_CHUNK_CHARS]))
+                word = word[_CHUNK_CHARS:]
+            if piece and len(piece) + 1 + len(word) > _CHUNK_CHARS:
+                result.extend(self._morphemes(piece))
+                piece = word
+            else:
+                piece = f"{piece} {word}" if piece else word
+        if piece:
+            result.extend(self._morphemes(piece))
+        return result
+
+    def _morphemes(self, text: str) -> tuple[_Morpheme, ...]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        with self._lock:
+            tokenizer = self._sudachi()
+            lexicon = self._lexicon
+            morphemes: list[_Morpheme] = []
+            for m in tokenizer.tokenize(text, self._mode_c):
+                # a dictionary word always yields the same fields: read them once (each
+                # field is a call into Sudachi); the surface is part of the key because
+                # out-of-vocabulary words share ids
+                key = (m.word_id(), m.surface())
+                morpheme = lexicon.get(key)
+                if morpheme is None:
+                    morpheme = lexicon[key] = self._morpheme(m)
+                morphemes.append(morpheme)
+            result = tuple(morphemes)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+                lexicon.clear()
+            self._cache[text] = result
+        return result
+
+    def _morpheme(self, m: Any) -> _Morpheme:
+        pos_id = m.part_of_speech_id()
+        pos = self._pos_names.get(pos_id)
+        if pos is None:
+            pos = self._pos_names[pos_id] = str(self._pos_of(pos_id)[0])
+        surface = m.surface()
+        parts: tuple[str, ...] = ()
+        if len(surface) >= _SPLIT_MIN_LENGTH and pos in _CONTENT_POS:
+            split = m.split(self._mode_a)
+            if len(split) > 1:
+                parts = tuple(a.normalized_form() for a in split)
+        return _Morpheme(
+            pos=pos,
+            normalized=m.normalized_form(),
+            reading=m.reading_form(),
+            surface=surface,
+            parts=parts,
+            synonym_groups=tuple(m.synonym_group_ids()),
+        )
+
+    def _japanese(
+        self,
+        text: str,
+        words: Counter[str],
+        readings: Counter[str] | None,
+        synonyms: Counter[str],
+        guessed: set[str],
+    ) -> None:
         if not text.strip() or text.isascii():
             # digits and stray symbols between English words: keep numbers as words
             for token in text.split():
                 if token.isdigit():
                     words[token] += 1
             return
-        with self._lock:
-            tokenizer = self._sudachi()
-            morphemes = [
-                (
-                    m.part_of_speech()[0],
-                    m.normalized_form(),
-                    m.reading_form(),
-                    m.surface(),
-                    [a.normalized_form() for a in m.split(self._mode_a)],
-                )
-                for m in tokenizer.tokenize(text, self._mode_c)
-            ]
         run: list[str] = []
-        for pos, normalized, reading, surface, parts in morphemes:
-            if pos in _SKIP_READING_POS:
-                _add_reading(run, readings)
+        for m in self._chunked_morphemes(text):
+            if m.pos in _SKIP_READING_POS:
+                if readings is not None:
+                    _add_reading(run, readings)
                 run = []
                 continue
-            run.append(reading if reading and reading != "キゴウ" else surface)
-            if pos not in _CONTENT_POS:
+            if readings is not None:
+                run.append(m.reading if m.reading and m.reading != "キゴウ" else m.surface)
+            if m.pos not in _CONTENT_POS or m.normalized in _JA_STOPWORDS:
                 continue
-            for form in {normalized, *parts}:
+            typed_in_hiragana = _is_hiragana(m.surface)
+            for form in {m.normalized, *m.parts}:
                 if form not in _JA_STOPWORDS and not (len(form) == 1 and _is_kana(form)):
                     words[form] += 1
-        _add_reading(run, readings)
+                    if typed_in_hiragana:
+                        guessed.add(form)
+            for group in m.synonym_groups:
+                synonyms[str(group)] += 1
+        if readings is not None:
+            _add_reading(run, readings)
 
 
 def _add_reading(run: list[str], readings: Counter[str]) -> None:
@@ -154,3 +305,7 @@ _SMALL = str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつや�
 
 def _is_kana(text: str) -> bool:
     return all("\u3041" <= ch <= "\u30ff" for ch in text)
+
+
+def _is_hiragana(text: str) -> bool:
+    return all("\u3041" <= ch <= "\u309f" or ch == "ー" for ch in text)

@@ -12,10 +12,13 @@ import sys
 from pathlib import Path
 
 from faq.decision import Decision, Thresholds, decide
+from faq.eval import add_arguments as add_eval_arguments
+from faq.eval import eval_command
+from faq.library import build_matcher
 from faq.lint import lint_faq
 from faq.loader import check_faq_dir, faq_files
 from faq.matcher import Matcher
-from faq.model import FaqEntry
+from faq.model import FaqEntry, FaqError
 
 
 def demo_faq_dir() -> Path:
@@ -48,6 +51,12 @@ def register(
     lint.add_argument("dir", nargs="?", type=Path, help="FAQ directory")
     lint.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     lint.set_defaults(func=lint_command)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure matching and decisions on a TSV of labelled queries"
+    )
+    add_eval_arguments(evaluate)
+    evaluate.set_defaults(func=eval_command)
     return commands
 
 
@@ -59,10 +68,11 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
 
 def lint_command(args: argparse.Namespace) -> int:
     """``faq lint [DIR]``: print warnings as file:line; with --strict, exit 1 on any."""
-    entries = _load(_faq_dir(args))
-    if entries is None:
+    matcher = _matcher(_faq_dir(args))
+    if matcher is None:
         return 1
-    warnings = lint_faq(entries, _thresholds(args))
+    entries = matcher.entries
+    warnings = lint_faq(entries, _thresholds(args), matcher)
     for warning in warnings:
         print(warning)
     print(f"{len(warnings)} warning(s) for {len(entries)} entries", file=sys.stderr)
@@ -84,6 +94,17 @@ def _load(directory: Path) -> tuple[FaqEntry, ...] | None:
     return None if problems else entries
 
 
+def _matcher(directory: Path) -> Matcher | None:
+    """The matcher the server would build (entries and synonyms), or None after printing
+    every problem to stderr."""
+    try:
+        return build_matcher(directory)
+    except FaqError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
 def check_command(args: argparse.Namespace) -> int:
     """``faq check [DIR]``: exit 1 and list problems, or print a one-line summary."""
     directory = _faq_dir(args)
@@ -96,13 +117,12 @@ def check_command(args: argparse.Namespace) -> int:
 
 def test_command(args: argparse.Namespace) -> int:
     """``faq test [DIR]``: every example must be answered outright with its own entry."""
-    entries = _load(_faq_dir(args))
-    if entries is None:
+    matcher = _matcher(_faq_dir(args))
+    if matcher is None:
         return 1
-    matcher = Matcher.build(entries)
     thresholds = _thresholds(args)
     total = misses = 0
-    for entry in entries:
+    for entry in matcher.entries:
         for example in entry.examples:
             total += 1
             matches = matcher.search(example, top_k=thresholds.max_choices, locale=entry.locale)
@@ -123,10 +143,9 @@ def test_command(args: argparse.Namespace) -> int:
 
 def search_command(args: argparse.Namespace) -> int:
     """``faq search --faq DIR --top K``: one JSON line of ranked results per stdin line."""
-    entries = _load(_faq_dir(args))
-    if entries is None:
+    matcher = _matcher(_faq_dir(args))
+    if matcher is None:
         return 1
-    matcher = Matcher.build(entries)
     for line in sys.stdin:
         query = line.rstrip("\n")
         if not query.strip():

@@ -25,9 +25,9 @@ class Decision(enum.StrEnum):
 class Thresholds:
     """Confidence cut-offs; defaults calibrated with ``bench/faq_eval.py``."""
 
-    answer: float = 0.8
-    suggest: float = 0.3
-    margin: float = 0.05
+    answer: float = 0.75
+    suggest: float = 0.2
+    margin: float = 0.2
     max_choices: int = 3
 
 

@@ -1,18 +1,57 @@
-"""Hot-reloading holder of the current :class:`~faq.matcher.Matcher` for a FAQ directory."""
+"""Hot-reloading holder of the current :class:`~faq.matcher.Matcher` for a FAQ directory.
+
+Building an index is CPU-bound Python. In a thread it would still take the GIL from the
+event loop in 5 ms slices, and some steps of a big build are single long C calls (loading
+the tokenizer dictionary, large array operations) that hold it for 100 ms and more. So a
+FAQ of at least ``process_min_entries`` entries is built in a separate process; the
+matcher comes back pickled in a form that unpickles in short steps (see
+:class:`faq.index.FeatureTable`), and it reuses the running matcher's tokenizer instead of
+loading the dictionary again. Small FAQs are built in a thread, which costs far less than
+starting a process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from faq.loader import faq_fingerprint, load_faq_dir
+from faq.loader import faq_files, faq_fingerprint, load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
 
+# Below this many entries (estimated from file sizes) a build in a thread takes well under
+# a second and the loop keeps running; above it, a process is worth its start-up time.
+PROCESS_MIN_ENTRIES = 1000
+_BYTES_PER_ENTRY = 400  # a typical Japanese entry in YAML, for the estimate
 
-def _load_and_build(directory: Path) -> Matcher:
-    return Matcher.build(load_faq_dir(directory))
+
+def build_matcher(directory: Path) -> Matcher:
+    """Load a FAQ directory (entries and synonyms) and build its matcher.
+
+    Raises :class:`FaqError` listing every problem."""
+    entries, synonyms = load_faq(directory)
+    return Matcher.build(entries, synonyms=synonyms)
+
+
+def _lower_priority() -> None:
+    """Run the build process niced: on a busy or single-core machine the CPU then goes to
+    the server first, and the build takes what is left."""
+    if hasattr(os, "nice"):
+        os.nice(10)
+
+
+def _estimated_entries(directory: Path) -> int:
+    total = 0
+    for file in faq_files(directory):
+        try:
+            total += file.stat().st_size
+        except OSError:
+            continue
+    return total // _BYTES_PER_ENTRY
 
 
 class FaqLibrary:
@@ -23,9 +62,18 @@ class FaqLibrary:
     event loop always see a complete index.
     """
 
-    def __init__(self, directory: Path, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        logger: logging.Logger,
+        *,
+        process_min_entries: int = PROCESS_MIN_ENTRIES,
+    ) -> None:
+        """``process_min_entries``: FAQs estimated at least this big are built in a
+        separate process (0: always; a huge number: never)."""
         self._directory = directory
         self._logger = logger
+        self._process_min_entries = process_min_entries
         self._matcher: Matcher | None = None
         self._fingerprint: tuple[tuple[str, float, int], ...] | None = None
         self._lock = asyncio.Lock()
@@ -42,19 +90,41 @@ class FaqLibrary:
             raise RuntimeError(f"FAQ from {self._directory} has not been loaded yet")
         return self._matcher
 
+    async def _build(self) -> Matcher:
+        if _estimated_entries(self._directory) < self._process_min_entries:
+            matcher = await asyncio.to_thread(build_matcher, self._directory)
+        else:
+            # spawn, not fork: the server process has threads, and a forked child of a
+            # threaded process can inherit a lock held by a thread that no longer exists
+            pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+            )
+            try:
+                # submit() starts the process; do that off the loop too
+                future = await asyncio.to_thread(pool.submit, build_matcher, self._directory)
+                matcher = await asyncio.wrap_future(future)
+            finally:
+                pool.shutdown(wait=False)
+        if self._matcher is not None:
+            matcher.reuse_analyzer(self._matcher)
+        else:
+            await asyncio.to_thread(matcher.warm_up)
+        return matcher
+
     async def load(self) -> None:
         """First load. Raises :class:`FaqError` if the FAQ is broken (the server refuses
         to start rather than serving no answers)."""
         async with self._lock:
             fingerprint = faq_fingerprint(self._directory)
-            self._matcher = await asyncio.to_thread(_load_and_build, self._directory)
+            self._matcher = await self._build()
             self._fingerprint = fingerprint
             self._logger.info(
                 "FAQ loaded from %s: %d entries", self._directory, len(self._matcher.entries)
             )
 
     async def reload_if_changed(self) -> bool:
-        """Rebuild if any FAQ file changed; return True if a new matcher was swapped in.
+        """Rebuild if any FAQ file (or the synonyms file) changed; return True if a new
+        matcher was swapped in.
 
         On a broken edit every problem is logged at ERROR as ``file:line: message`` and the
         previous matcher keeps serving. The broken fingerprint is remembered, so the same
@@ -65,7 +135,7 @@ class FaqLibrary:
             if fingerprint == self._fingerprint:
                 return False
             try:
-                matcher = await asyncio.to_thread(_load_and_build, self._directory)
+                matcher = await self._build()
             except FaqError as exc:
                 self._fingerprint = fingerprint
                 self._logger.error(

@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from faq.model import FaqEntry, FaqError, FaqProblem
+from faq.synonyms import SYNONYM_FILE_NAMES, SynonymTable, load_synonyms, synonyms_file
 
 SUPPORTED_LOCALES = ("ja", "en")
 
@@ -44,16 +45,23 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def faq_files(path: Path) -> list[Path]:
-    """The FAQ files of a directory: ``*.yaml`` and ``*.yml``, not recursive, sorted by name."""
+    """The FAQ files of a directory: ``*.yaml`` and ``*.yml``, not recursive, sorted by name;
+    the synonyms file (:mod:`faq.synonyms`) is not one of them."""
     if not path.is_dir():
         return []
-    return sorted(p for p in path.iterdir() if p.suffix in _YAML_SUFFIXES and p.is_file())
+    return sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix in _YAML_SUFFIXES and p.name not in SYNONYM_FILE_NAMES and p.is_file()
+    )
 
 
 def faq_fingerprint(path: Path) -> tuple[tuple[str, float, int], ...]:
-    """(name, mtime_ns, size) of every FAQ file, to notice edits, additions and removals."""
+    """(name, mtime_ns, size) of every FAQ file and of the synonyms file, to notice edits,
+    additions and removals."""
     result: list[tuple[str, float, int]] = []
-    for file in faq_files(path):
+    synonyms = synonyms_file(path) if path.is_dir() else None
+    for file in [*faq_files(path), *([synonyms] if synonyms else [])]:
         try:
             st = file.stat()
         except FileNotFoundError:  # removed between listing and stat: simply not there
@@ -65,14 +73,17 @@ def faq_fingerprint(path: Path) -> tuple[tuple[str, float, int], ...]:
 def check_faq_dir(path: Path) -> tuple[tuple[FaqEntry, ...], tuple[FaqProblem, ...]]:
     """Parse every FAQ file of ``path``; return the valid entries and all problems found.
 
-    Directory-level problems (missing or empty directory) use line 0.
+    Directory-level problems (missing or empty directory) use line 0. Problems of the
+    directory's synonyms file are included.
     """
     if not path.is_dir():
         return (), (FaqProblem(str(path), 0, "FAQ directory does not exist"),)
     files = faq_files(path)
     if not files:
         return (), (FaqProblem(str(path), 0, "no *.yaml or *.yml files in the FAQ directory"),)
-    return check_faq_files(files)
+    entries, problems = check_faq_files(files)
+    _, synonym_problems = load_synonyms(path)
+    return entries, tuple(sorted((*problems, *synonym_problems), key=lambda p: (p.file, p.line)))
 
 
 def check_faq_files(files: list[Path]) -> tuple[tuple[FaqEntry, ...], tuple[FaqProblem, ...]]:
@@ -282,3 +293,18 @@ def _kind(node: yaml.Node) -> str:
         "tag:yaml.org,2002:null": "empty",
         "tag:yaml.org,2002:timestamp": "a date",
     }.get(str(node.tag), "a non-text value")
+
+
+def load_faq(path: Path) -> tuple[tuple[FaqEntry, ...], SynonymTable]:
+    """Entries and synonyms of a FAQ directory, or of a single FAQ file (whose directory's
+    synonyms file, if any, applies). Raises :class:`FaqError` listing every problem."""
+    if path.is_file():
+        entries, problems = check_faq_files([path])
+        synonyms, synonym_problems = load_synonyms(path.parent)
+        problems = (*problems, *synonym_problems)
+    else:
+        entries, problems = check_faq_dir(path)
+        synonyms, _ = load_synonyms(path) if path.is_dir() else (SynonymTable(), ())
+    if problems:
+        raise FaqError(tuple(problems))
+    return entries, synonyms

@@ -42,3 +42,7 @@ class FaqError(Exception):
     def __init__(self, problems: tuple[FaqProblem, ...]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+
+    def __reduce__(self) -> tuple[type[FaqError], tuple[tuple[FaqProblem, ...]]]:
+        # so that the error survives the trip back from a build process
+        return (FaqError, (self.problems,))
