@@ -61,7 +61,9 @@ class InboxProcessor:
         """Process due events forever; cancel to stop."""
         while True:
             try:
-                while await self.process_once():
+                # A short batch means nothing more was due; rows queued meanwhile have
+                # set the wake event, so the loop comes straight back for them.
+                while await self.process_once() >= BATCH:
                     pass
             except Exception:
                 self._log.exception("inbox processing failed; will retry")

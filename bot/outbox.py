@@ -55,7 +55,9 @@ class OutboxDispatcher:
         """Send due rows forever; cancel to stop."""
         while True:
             try:
-                while await self.dispatch_once():
+                # A short batch means nothing more was due; rows queued meanwhile have
+                # set the wake event, so the loop comes straight back for them.
+                while await self.dispatch_once() >= BATCH:
                     pass
             except Exception:
                 # A database outage must not kill the loop: the rows wait in the outbox.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from linebot.v3.messaging import ApiException
@@ -20,6 +20,7 @@ from channels.line.output import LineOutput
 
 # The display name is refreshed at most this often (the identity row is the cache).
 PROFILE_MAX_AGE = timedelta(hours=24)
+PROFILE_MEMO_SIZE = 10_000
 
 
 class LineEventHandler:
@@ -36,6 +37,9 @@ class LineEventHandler:
         self._output = output
         self._clock = clock
         self._log = logger
+        # When this process last looked at each user's profile: spares a database read
+        # per message. Bounded by dropping the oldest half when full.
+        self._profile_checked: dict[str, datetime] = {}
 
     async def process(self, payload: dict[str, Any]) -> None:
         action = translate(payload, self._clock())
@@ -51,6 +55,13 @@ class LineEventHandler:
         await self._engine.handle(action)
         await self._refresh_profile(action)
 
+    def _remember_check(self, user_id: str, now: datetime) -> None:
+        if len(self._profile_checked) >= PROFILE_MEMO_SIZE:
+            oldest = sorted(self._profile_checked, key=self._profile_checked.__getitem__)
+            for key in oldest[: PROFILE_MEMO_SIZE // 2]:
+                del self._profile_checked[key]
+        self._profile_checked[user_id] = now
+
     async def _set_blocked(self, user_id: str, *, blocked: bool) -> None:
         now = self._clock()
         async with self._sessions() as session, session.begin():
@@ -63,6 +74,10 @@ class LineEventHandler:
         A failure only leaves the name as it was: it must never hold up a conversation.
         """
         now = self._clock()
+        checked = self._profile_checked.get(inbound.customer_ref)
+        if checked is not None and now - checked < PROFILE_MAX_AGE:
+            return
+        self._remember_check(inbound.customer_ref, now)
         async with self._sessions() as session:
             query = select(Identity).where(
                 Identity.channel == LINE, Identity.external_id == inbound.customer_ref
