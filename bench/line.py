@@ -66,7 +66,9 @@ def signed(event: dict[str, object]) -> tuple[bytes, str]:
     return body, signature.decode()
 
 
-async def drive(base: str, fake: FakeLine, events: int, users: int, concurrency: int) -> None:
+async def drive(
+    base: str, fake: FakeLine, events: int, users: int, concurrency: int, rate: float | None
+) -> None:
     sent: dict[str, float] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(events):
@@ -74,9 +76,13 @@ async def drive(base: str, fake: FakeLine, events: int, users: int, concurrency:
 
     async with aiohttp.ClientSession() as http:
 
+        started = time.perf_counter()
+
         async def worker() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
+                if rate is not None:  # paced: event i is due at i / rate seconds
+                    await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
                 token = f"token-{i}"
                 body, signature = signed(
                     {
@@ -99,7 +105,6 @@ async def drive(base: str, fake: FakeLine, events: int, users: int, concurrency:
                     if r.status != 200:
                         raise RuntimeError(f"webhook answered {r.status}")
 
-        started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         acked = time.perf_counter() - started
         async with asyncio.timeout(120):
@@ -107,7 +112,8 @@ async def drive(base: str, fake: FakeLine, events: int, users: int, concurrency:
                 await asyncio.sleep(0.05)
     finished = max(fake.arrived.values()) - started
     latencies = sorted(fake.arrived[t] - sent[t] for t in fake.arrived)
-    print(f"{events} signed events from {users} users, {concurrency} concurrent webhook calls")
+    pace = f"paced at {rate:g}/s" if rate else "as fast as they are acknowledged"
+    print(f"{events} signed events from {users} users, {concurrency} concurrent calls, {pace}")
     print(f"webhook acknowledged: {events / acked:.0f} events/s")
     print(f"through to the reply call: {len(fake.arrived) / finished:.0f} events/s")
     print(
@@ -117,7 +123,9 @@ async def drive(base: str, fake: FakeLine, events: int, users: int, concurrency:
     )
 
 
-async def main_async(events: int, users: int, concurrency: int, postgres: str | None) -> None:
+async def main_async(
+    events: int, users: int, concurrency: int, rate: float | None, postgres: str | None
+) -> None:
     fake = FakeLine()
     runner = web.AppRunner(fake.app())
     await runner.setup()
@@ -140,7 +148,7 @@ async def main_async(events: int, users: int, concurrency: int, postgres: str | 
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_ready(f"{base}/healthz")
-            await drive(base, fake, events, users, concurrency)
+            await drive(base, fake, events, users, concurrency, rate)
         finally:
             server.terminate()
             await server.wait()
@@ -177,12 +185,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
+        "--rate", type=float, help="send this many events per second (default: a burst)"
+    )
+    parser.add_argument(
         "--postgres",
         metavar="URL",
         help="run on PostgreSQL (postgresql+asyncpg://...) in a scratch schema, not SQLite",
     )
     args = parser.parse_args()
-    asyncio.run(main_async(args.events, args.users, args.concurrency, args.postgres))
+    asyncio.run(
+        main_async(args.events, args.users, args.concurrency, args.rate, args.postgres)
+    )
 
 
 if __name__ == "__main__":

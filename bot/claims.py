@@ -13,6 +13,7 @@ group's rows are worked on one at a time and in order.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,3 +90,45 @@ async def work_on(
             await work(row_id)
 
     await asyncio.gather(*(one(i) for i in ids))
+
+
+class WorkLoop:
+    """Runs a claim-and-work `step` whenever work may be due: at once after `notify()`,
+    else every `poll_seconds`. `step` returns how many rows it claimed; a batch smaller
+    than `batch` means nothing more was due."""
+
+    def __init__(
+        self,
+        step: Callable[[], Awaitable[int]],
+        batch: int,
+        poll_seconds: float,
+        logger: logging.Logger,
+        what: str,
+    ) -> None:
+        self._step = step
+        self._batch = batch
+        self._poll = poll_seconds
+        self._log = logger
+        self._what = what
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Work was queued: do it now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Loop forever; cancel to stop."""
+        while True:
+            try:
+                # Rows queued while a batch runs set the wake event, so a short batch
+                # needs no second, empty claim to be sure nothing is left.
+                while await self._step() >= self._batch:
+                    pass
+            except Exception:
+                # A database outage must not end the loop: the rows wait in their table.
+                self._log.exception("%s failed; will retry", self._what)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()

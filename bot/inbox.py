@@ -8,7 +8,6 @@ backoff; the engine's own event-id dedupe makes a retry after a crash harmless.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.claims import backoff, claim_due, work_on
+from bot.claims import WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import InboundEvent, InboxStatus
@@ -50,28 +49,15 @@ class InboxProcessor:
         self._handlers = handlers
         self._clock = clock
         self._log = logger
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
+        self._loop = WorkLoop(self.process_once, BATCH, poll_seconds, logger, "inbox processing")
 
     def notify(self) -> None:
-        """Events were stored: process them now rather than at the next poll."""
-        self._wake.set()
+        """Something was queued: process it now rather than at the next poll."""
+        self._loop.notify()
 
     async def run(self) -> None:
-        """Process due events forever; cancel to stop."""
-        while True:
-            try:
-                # A short batch means nothing more was due; rows queued meanwhile have
-                # set the wake event, so the loop comes straight back for them.
-                while await self.process_once() >= BATCH:
-                    pass
-            except Exception:
-                self._log.exception("inbox processing failed; will retry")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        """Process due rows forever; cancel to stop."""
+        await self._loop.run()
 
     async def process_once(self) -> int:
         """Claim and process one batch of due events; return how many were claimed."""

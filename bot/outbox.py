@@ -8,7 +8,6 @@ conversation is claimable, which keeps order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.claims import backoff, claim_due, work_on
+from bot.claims import WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
@@ -44,29 +43,15 @@ class OutboxDispatcher:
         self._channels = channels
         self._clock = clock
         self._log = logger
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
+        self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
 
     def notify(self) -> None:
         """Something was queued: send it now rather than at the next poll."""
-        self._wake.set()
+        self._loop.notify()
 
     async def run(self) -> None:
         """Send due rows forever; cancel to stop."""
-        while True:
-            try:
-                # A short batch means nothing more was due; rows queued meanwhile have
-                # set the wake event, so the loop comes straight back for them.
-                while await self.dispatch_once() >= BATCH:
-                    pass
-            except Exception:
-                # A database outage must not kill the loop: the rows wait in the outbox.
-                self._log.exception("outbox dispatch failed; will retry")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await self._loop.run()
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due rows; return how many were claimed."""
