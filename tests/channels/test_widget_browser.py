@@ -6,6 +6,7 @@ Playwright's CSS locators pierce the widget's (open) shadow root.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlmodel import select
 
 from bot.app import SERVICES, create_app
 from bot.config import Settings
+from bot.messages import Inbound
 from bot.models import ChatSession, Identity, Role
 from bot.store import add_message, open_conversation_for
 from bot.texts import DEFAULT_TEXTS
@@ -50,13 +52,30 @@ TIMEOUT_MS = 10_000
 JA = DEFAULT_TEXTS["ja"]
 EN = DEFAULT_TEXTS["en"]
 OPEN_JA = "サポートチャットを開く"  # the bubble's aria-label in widget.js
+LINE_JA = "LINEで続ける"  # the "continue on LINE" button and card title in widget.js
+ADD_FRIEND_URL = "https://lin.ee/example"
+LINE_ENV = {
+    "LINE_CHANNEL_SECRET": "s" * 32,
+    "LINE_CHANNEL_ACCESS_TOKEN": "t" * 40,
+    # Only the engine's "linked" reply heads there; port 9 refuses at once.
+    "LINE_API_BASE_URL": "http://127.0.0.1:9",
+    "HELPDESK_LINE_ADD_FRIEND_URL": ADD_FRIEND_URL,
+}
 
 NewPage = Callable[..., Awaitable[Page]]
 
 
 @pytest.fixture
-def browser_settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hd.db'}"})
+def browser_env() -> dict[str, str]:
+    """Extra server settings; a test overrides it with `parametrize("browser_env", ...)`."""
+    return {}
+
+
+@pytest.fixture
+def browser_settings(tmp_path: Path, browser_env: dict[str, str]) -> Settings:
+    return Settings.from_env(
+        {"HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hd.db'}", **browser_env}
+    )
 
 
 @pytest.fixture
@@ -206,6 +225,12 @@ async def test_html_in_messages_is_shown_as_text(
     page = await browser_new_page()
     await open_chat(page, browser_base_url)
 
+    # Without LINE settings the server has no add-friend URL, and the widget shows nothing
+    # about LINE (the positive case is test_continue_on_line_...).
+    await page.wait_for_function("window.HelpdeskWidget.lineUrl === null")
+    await expect(page.locator(".panel")).not_to_contain_text("LINE")
+    await expect(page.locator(".line-open, .line")).to_have_count(0)
+
     await send(page, payload)
 
     mine = page.locator(".msg.customer .text")
@@ -292,3 +317,93 @@ async def test_english_ui_and_stale_tokens_start_a_new_session(
     await expect(page.locator(".msg.customer .text")).to_have_text(["How can I export my notes?"])
     await expect(answer).to_have_count(1)
     assert await page.evaluate("window.HelpdeskWidget.sessionId") not in (None, first_session)
+
+
+@pytest.mark.parametrize("browser_env", [LINE_ENV], ids=["line"])
+async def test_continue_on_line_shows_a_code_that_links_line_to_this_chat(
+    browser_new_page: NewPage,
+    browser_dialogs: list[str],
+    browser_server: TestServer,
+    browser_settings: Settings,
+    browser_base_url: str,
+) -> None:
+    page = await browser_new_page()
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await page.clock.install()  # real time, but the test can jump past the code's expiry
+    await open_chat(page, browser_base_url)
+    assert await page.evaluate("window.HelpdeskWidget.sessionId") is None
+
+    # Asking for a code starts a session first.
+    line_button = page.get_by_role("button", name=LINE_JA, exact=True)
+    await line_button.click()
+    card = page.get_by_role("region", name=LINE_JA)
+    code = card.locator(".line-code")
+    await expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    await expect(line_button).to_have_attribute("aria-expanded", "true")
+    await expect(card.locator(".line-hint")).to_have_text(
+        "LINEで友だち追加して、このコードを送ってください（10分間有効）"
+    )
+    link = card.get_by_role("link", name=re.compile(r"^LINEを開く\s*（新しいタブで開きます）$"))
+    await expect(link).to_have_attribute("href", ADD_FRIEND_URL)
+    await expect(link).to_have_attribute("target", "_blank")
+    await expect(link).to_have_attribute("rel", "noopener")
+    copy = card.get_by_role("button", name="コードをコピー")
+    await expect(copy).to_be_focused()
+    await copy.click()
+    await expect(card.get_by_role("status")).to_have_text("コピーしました")
+    first = await code.text_content()
+    assert await page.evaluate("navigator.clipboard.readText()") == first
+
+    # Once expired by the browser's clock, the code is struck out and can be replaced.
+    await page.clock.fast_forward("10:01")
+    await expect(card.locator(".line-hint")).to_have_text("このコードは有効期限が切れました。")
+    await expect(copy).to_be_disabled()
+    await expect(link).to_be_hidden()
+    await card.get_by_role("button", name="新しいコードを発行").click()
+    await expect(copy).to_be_enabled()
+    shown = await code.text_content()
+    assert shown is not None and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", shown)
+    assert shown != first
+
+    # Without the Clipboard API (plain http, say) the copy falls back to execCommand; when
+    # that fails too, the code is left selected for the customer to copy.
+    await page.evaluate(
+        "window.realClipboard = navigator.clipboard;"
+        "Object.defineProperty(navigator, 'clipboard', {value: undefined})"
+    )
+    await copy.click()
+    await expect(card.get_by_role("status")).to_have_text("コピーしました")
+    assert await page.evaluate("realClipboard.readText()") == shown
+    await page.evaluate("document.execCommand = () => false")
+    await copy.click()
+    await expect(card.get_by_role("status")).to_have_text(
+        "コピーできませんでした。選択されたコードをコピーしてください。"
+    )
+    assert await page.evaluate("getSelection().toString()") == shown
+
+    # The shown code is a real one for this chat's customer: sent from LINE, it joins the
+    # LINE user to the web session's customer.
+    session_id = await page.evaluate("window.HelpdeskWidget.sessionId")
+    services = browser_server.app[SERVICES]
+    result = await services.engine.handle(
+        Inbound(channel="line", customer_ref="U123", received_at=services.clock(), text=shown)
+    )
+    texts = DEFAULT_TEXTS[browser_settings.default_locale]
+    assert [m.text for m in result.replies] == [texts["linked"]]
+    async with services.sessions() as session:
+        customers = {
+            i.external_id: i.customer_id for i in (await session.exec(select(Identity))).all()
+        }
+    assert customers["U123"] == customers[session_id]
+
+    # The close button hides the card and gives the focus back to the LINE button.
+    await card.get_by_role("button", name="LINEの案内を閉じる").click()
+    await expect(card).to_be_hidden()
+    await expect(line_button).to_be_focused()
+    await expect(line_button).to_have_attribute("aria-expanded", "false")
+    # Opening it again never shows the used code.
+    await line_button.click()
+    await expect(copy).to_be_focused()
+    await expect(code).not_to_have_text(shown)
+    await expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    assert browser_dialogs == []

@@ -30,6 +30,14 @@
       empty: 'ご質問をどうぞ。自動応答でお答えし、必要なら担当者におつなぎします。',
       failed: '送信できませんでした。もう一度お試しください。', tooLong: 'メッセージが長すぎます。',
       reconnecting: '接続が切れました。再接続しています…', unread: '新着メッセージがあります',
+      line: 'LINEで続ける', lineClose: 'LINEの案内を閉じる',
+      lineHint: 'LINEで友だち追加して、このコードを送ってください',
+      valid: (min) => '（' + min + '分間有効）',
+      lineLoading: 'コードを発行しています…', lineFailed: 'コードを発行できませんでした。',
+      lineExpired: 'このコードは有効期限が切れました。', lineRetry: '新しいコードを発行',
+      lineGo: 'LINEを開く', newTab: '（新しいタブで開きます）', copy: 'コピー',
+      copyLabel: 'コードをコピー', copied: 'コピーしました',
+      copyManual: 'コピーできませんでした。選択されたコードをコピーしてください。',
     },
     en: {
       title: 'Support', subtitle: 'Chat with us', open: 'Open support chat',
@@ -38,6 +46,14 @@
       empty: 'Ask us anything. Our bot answers first and can hand you over to a person.',
       failed: 'Could not send. Please try again.', tooLong: 'That message is too long.',
       reconnecting: 'Connection lost. Reconnecting…', unread: 'New messages',
+      line: 'Continue on LINE', lineClose: 'Close the LINE instructions',
+      lineHint: 'Add us on LINE and send this code',
+      valid: (min) => ' (valid for ' + min + (min === 1 ? ' minute)' : ' minutes)'),
+      lineLoading: 'Getting a code…', lineFailed: 'Could not get a code.',
+      lineExpired: 'This code has expired.', lineRetry: 'Get a new code',
+      lineGo: 'Open LINE', newTab: ' (opens in a new tab)', copy: 'Copy',
+      copyLabel: 'Copy code', copied: 'Copied',
+      copyManual: 'Could not copy. The code is selected: copy it yourself.',
     },
   };
   const t = STRINGS[locale];
@@ -62,7 +78,8 @@ button:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent);
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: 360px;
   height: min(560px, calc(100vh - 108px)); display: flex; flex-direction: column; background: #fff;
   border-radius: 14px; overflow: hidden; box-shadow: 0 10px 40px rgba(0,0,0,.22); }
-.panel[hidden], .badge[hidden], .empty[hidden], .status[hidden] { display: none; }
+.panel[hidden], .badge[hidden], .empty[hidden], .status[hidden], .line[hidden],
+.line [hidden] { display: none; }
 header { display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16px;
   background: var(--accent); color: #fff; }
 header .titles { flex: 1; min-width: 0; }
@@ -71,6 +88,38 @@ header p { margin: 0; font-size: 12px; opacity: .85; }
 .close { width: 32px; height: 32px; border: 0; border-radius: 8px; background: transparent; color: #fff;
   font-size: 20px; line-height: 1; }
 .close:hover { background: rgba(255,255,255,.18); }
+.line-open { flex: none; border: 0; border-radius: 999px; padding: 3px 10px; background: #fff;
+  color: #00833b; font-size: 12px; font-weight: 600; white-space: nowrap; }
+.line-open:hover { background: #e8f8ee; }
+.line-open:focus-visible { outline-color: #fff; }
+.line { padding: 10px 14px 12px; border-bottom: 1px solid #e4e7eb; border-left: 4px solid #06c755;
+  background: #fff; }
+.line-head { display: flex; align-items: center; justify-content: space-between; }
+.line h3 { margin: 0; font-size: 13px; font-weight: 600; color: #00833b; }
+.line-x { width: 28px; height: 28px; border: 0; border-radius: 8px; background: transparent;
+  color: #52606d; font-size: 18px; line-height: 1; }
+.line-x:hover { background: #f0f2f5; }
+.line-row { display: flex; align-items: center; gap: 8px; margin: 6px 0; }
+.line-code { flex: 1; min-width: 0; padding: 6px 10px; border-radius: 8px; background: #f5f7fa;
+  font: 600 24px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+  letter-spacing: .08em; text-align: center; user-select: all; -webkit-user-select: all; }
+.line-code.expired { color: #9aa5b1; text-decoration: line-through; }
+.line-copy, .line-retry { border: 1px solid #00833b; border-radius: 8px; padding: 6px 12px;
+  background: #fff; color: #00833b; }
+.line-copy:hover:enabled, .line-retry:hover { background: #e8f8ee; }
+.line-copy:disabled { cursor: default; border-color: #cbd2d9; color: #9aa5b1; }
+.line-hint { margin: 0 0 8px; font-size: 12px; color: #52606d; }
+.line-go { display: block; padding: 8px 12px; border-radius: 10px; background: #00833b; color: #fff;
+  font-weight: 600; text-align: center; text-decoration: none; }
+.line-go:hover { background: #006b30; }
+.line-go:focus-visible, .line-copy:focus-visible, .line-retry:focus-visible, .line-x:focus-visible {
+  outline: 2px solid #00833b; outline-offset: 2px; }
+.line-retry { display: block; width: 100%; }
+.nowrap { white-space: nowrap; }
+.line-note { margin: 6px 0 0; font-size: 12px; color: #00833b; min-height: 0; }
+.line-note:empty { display: none; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
 .body { flex: 1; overflow-y: auto; padding: 14px 12px; background: #f5f7fa; }
 .empty { color: #52606d; font-size: 13px; text-align: center; margin: 24px 12px; }
 .msg { display: flex; flex-direction: column; align-items: flex-start; margin: 0 0 10px; }
@@ -135,11 +184,30 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   const input = el('textarea', { rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder });
   const sendBtn = el('button', { class: 'send', type: 'submit' }, t.send);
   const form = el('form', {}, input, sendBtn);
+  const header = el('header', {},
+    el('div', { class: 'titles' }, el('h2', {}, title), el('p', {}, t.subtitle)), closeBtn);
   const panel = el('section', { class: 'panel', id: 'hd-panel', role: 'dialog', 'aria-label': title,
     hidden: '' },
-  el('header', {},
-    el('div', { class: 'titles' }, el('h2', {}, title), el('p', {}, t.subtitle)), closeBtn),
-  scroller, status, form);
+  header, scroller, status, form);
+
+  // "Continue on LINE": built here, attached only once the server says LINE is on.
+  const lineBtn = el('button', { class: 'line-open', type: 'button', 'aria-expanded': 'false',
+    'aria-controls': 'hd-line' }, t.line);
+  const lineX = el('button', { class: 'line-x', type: 'button', 'aria-label': t.lineClose }, '×');
+  const lineCode = el('span', { class: 'line-code' });
+  const lineCopy = el('button', { class: 'line-copy', type: 'button', 'aria-label': t.copyLabel },
+    t.copy);
+  const lineHint = el('p', { class: 'line-hint' });
+  const lineGo = el('a', { class: 'line-go', target: '_blank', rel: 'noopener' },
+    t.lineGo, el('span', { class: 'sr' }, t.newTab));
+  const lineRetry = el('button', { class: 'line-retry', type: 'button', hidden: '' }, t.lineRetry);
+  const lineNote = el('p', { class: 'line-note', role: 'status' });
+  const lineCard = el('section', { class: 'line', id: 'hd-line', 'aria-labelledby': 'hd-line-title',
+    hidden: '' },
+  el('div', { class: 'line-head' }, el('h3', { id: 'hd-line-title' }, t.line), lineX),
+  el('div', { 'aria-live': 'polite' }, // read out the code and its hint when they arrive
+    el('div', { class: 'line-row' }, lineCode, lineCopy), lineHint),
+  lineGo, lineRetry, lineNote);
   shadow.append(el('style', {}, CSS), el('div', { class: 'root', lang: locale }, bubble, panel));
 
   // ---- state ---------------------------------------------------------------
@@ -152,6 +220,10 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   let reconnectTimer = null;
   let pingTimer = null;
   let catching = null;
+  let lineUrl; // undefined until /config answers, then the add-friend URL or null (LINE is off)
+  let configuring = null;
+  let link = null; // the shown code: { code, expires (ms), timer }
+  let linking = null; // in-flight POST /link-code
 
   function load() {
     try {
@@ -199,6 +271,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
     maxId = 0;
     for (const node of log.children) node._key = 0.5; // keep unsent bubbles above new replies
     refresh();
+    hideLine(false); // and forget its code: that one joins the old customer
   }
 
   // ---- rendering -----------------------------------------------------------
@@ -380,8 +453,147 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
     if (sock) sock.close();
   }
 
+  // ---- continue on LINE ----------------------------------------------------
+  // Only http(s) links: the URL comes from the server, but never let it run script.
+  function safeUrl(u) {
+    try {
+      const url = new URL(String(u));
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+    } catch { return null; }
+  }
+
+  function loadConfig() {
+    if (lineUrl !== undefined) return Promise.resolve();
+    configuring = configuring || api('GET', '/api/chat/config').then((c) => {
+      lineUrl = c && c.line_url ? safeUrl(c.line_url) : null;
+      if (!lineUrl) return;
+      lineGo.href = lineUrl;
+      header.insertBefore(lineBtn, closeBtn);
+      header.after(lineCard);
+    }).catch(() => { /* no config now: no LINE button; the next open asks again */ })
+      .finally(() => { configuring = null; });
+    return configuring;
+  }
+
+  function dropLinkCode() {
+    if (link) clearTimeout(link.timer);
+    link = null;
+  }
+
+  function showLinkState(state) {
+    const ready = state === 'ready';
+    lineCode.classList.toggle('expired', state === 'expired');
+    lineCopy.disabled = !ready;
+    lineGo.hidden = state !== 'ready' && state !== 'loading';
+    lineRetry.hidden = state !== 'expired' && state !== 'failed';
+    if (state === 'loading') {
+      lineCode.textContent = '····-····';
+      lineHint.textContent = t.lineLoading;
+    } else if (state === 'failed') {
+      lineCode.textContent = '····-····';
+      lineHint.textContent = t.lineFailed;
+    } else if (state === 'expired') {
+      lineHint.textContent = t.lineExpired;
+      lineNote.textContent = '';
+    } else {
+      lineCode.textContent = link.code;
+      // Minutes left by our clock; a clock far off from the server's just drops the number.
+      const min = Math.round((link.expires - Date.now()) / 60000);
+      lineHint.replaceChildren(t.lineHint);
+      if (min > 0 && min <= 24 * 60) lineHint.append(el('span', { class: 'nowrap' }, t.valid(min)));
+    }
+  }
+
+  async function requestLinkCode() {
+    dropLinkCode();
+    lineNote.textContent = '';
+    showLinkState('loading');
+    let data;
+    try {
+      try {
+        await ensureSession();
+        data = await api('POST', '/api/chat/link-code');
+      } catch (err) {
+        if (err.status !== 401) throw err;
+        resetSession(); // stale token: one retry with a fresh session
+        lineCard.hidden = false;
+        lineBtn.setAttribute('aria-expanded', 'true');
+        await ensureSession();
+        data = await api('POST', '/api/chat/link-code');
+      }
+    } catch {
+      data = null;
+    }
+    if (!data || !data.code) {
+      showLinkState('failed');
+      return;
+    }
+    const expires = Date.parse(data.expires_at);
+    const left = expires - Date.now();
+    link = { code: String(data.code), expires, timer: 0 };
+    if (left > 0 && left < 2 ** 31) {
+      link.timer = setTimeout(() => {
+        const had = lineCard.contains(shadow.activeElement);
+        showLinkState('expired');
+        if (had) lineRetry.focus(); // the copy button and the link just went away
+      }, left);
+    }
+    const url = data.line_url && safeUrl(data.line_url);
+    if (url) lineGo.href = url;
+    showLinkState('ready');
+    // Move focus to the code unless the customer went on elsewhere in the meantime.
+    const at = shadow.activeElement;
+    if (!lineCard.hidden && (!at || at === lineBtn || lineCard.contains(at))) lineCopy.focus();
+  }
+
+  // Each opening gets a fresh code: the widget cannot tell whether the last one was used.
+  function newLinkCode() {
+    linking = linking || requestLinkCode().finally(() => { linking = null; });
+  }
+  function showLine() {
+    lineCard.hidden = false;
+    lineBtn.setAttribute('aria-expanded', 'true');
+    newLinkCode();
+  }
+
+  function hideLine(focus) {
+    dropLinkCode();
+    lineCard.hidden = true;
+    lineNote.textContent = '';
+    lineBtn.setAttribute('aria-expanded', 'false');
+    if (focus) lineBtn.focus();
+  }
+
+  async function copyCode() {
+    const code = lineCode.textContent;
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(code);
+      ok = true;
+    } catch { /* no Clipboard API here (plain http, permissions): try the old way */ }
+    if (!ok) {
+      // Select the code either way, so the customer can copy it by hand.
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      const range = document.createRange();
+      range.selectNodeContents(lineCode);
+      sel.addRange(range);
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
+    }
+    lineNote.textContent = ok ? t.copied : t.copyManual;
+  }
+
+  lineBtn.addEventListener('click', () => (lineCard.hidden ? showLine() : hideLine(true)));
+  lineX.addEventListener('click', () => hideLine(true));
+  lineRetry.addEventListener('click', newLinkCode);
+  lineCopy.addEventListener('click', copyCode);
+  lineCard.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.stopPropagation(); hideLine(true); }
+  });
+
   // ---- panel ---------------------------------------------------------------
   function open() {
+    loadConfig();
     panel.hidden = false;
     setUnread(false);
     bubble.setAttribute('aria-expanded', 'true');
@@ -419,5 +631,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
     open, close,
     get sessionId() { return session ? session.session_id : null; },
     get connected() { return !!ws && ws.readyState === WebSocket.OPEN; },
+    // Once the panel has opened: the LINE add-friend URL, or null when LINE is off.
+    get lineUrl() { return lineUrl; },
   });
 })();
