@@ -16,6 +16,8 @@ from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_api import AdminApi
@@ -23,7 +25,7 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.engine import Engine
-from bot.events import EventBus
+from bot.events import EventBus, HandoffRequested
 from bot.inbox import InboxHandler, InboxProcessor
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
@@ -31,10 +33,16 @@ from bot.texts import Texts
 from channels.line.handler import LineEventHandler
 from channels.line.output import LineOutput
 from channels.line.webhook import LineWebhook
+from channels.slack.commands import HelpdeskCommand
+from channels.slack.desk import SlackDesk
+from channels.slack.events_endpoint import SlackEventsEndpoint
+from channels.slack.posts import SlackPoster
 from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
 from faq.library import FaqLibrary
+from handoff.notices import HandoffNotices
+from handoff.service import HandoffService
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,23 @@ class Services:
     inbox: InboxProcessor
     line: LineOutput | None
     clock: Clock
+    handoffs: HandoffService
+    slack: SlackParts | None
+
+
+@dataclass(frozen=True)
+class SlackParts:
+    """The Slack agent desk, present when the SLACK_* settings are."""
+
+    client: AsyncWebClient
+    poster: SlackPoster
+    desk: SlackDesk
+    endpoint: SlackEventsEndpoint
 
 
 SERVICES = web.AppKey("services", Services)
+# How often unclaimed cases are checked for a reminder (the wait itself is a setting).
+REMINDER_TICK_SECONDS = 30
 
 
 def create_app(
@@ -67,6 +89,7 @@ def create_app(
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))
     outputs: dict[str, OutputChannel] = {"web": WebOutput(hub)}
+    texts = Texts.load(settings.texts_file)
     line = None
     if settings.line is not None:
         line = LineOutput(
@@ -74,6 +97,7 @@ def create_app(
             settings.line.api_base_url,
             log.getChild("line"),
             settings.line.request_timeout,
+            agent_sender=texts.get("agent_sender_name", settings.default_locale),
         )
         outputs[line.name] = line
     outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"))
@@ -82,7 +106,7 @@ def create_app(
     engine = Engine(
         sessions=sessions,
         faq=faq,
-        texts=Texts.load(settings.texts_file),
+        texts=texts,
         bus=bus,
         clock=clock,
         thresholds=settings.thresholds,
@@ -90,7 +114,15 @@ def create_app(
         on_outbox=outbox.notify,
         logger=log.getChild("engine"),
     )
-    services = Services(settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock)
+    handoffs = HandoffService(sessions, texts, bus, clock, outbox.notify, log.getChild("handoff"))
+    notices = HandoffNotices(
+        sessions, texts, settings.business_hours, clock, outbox.notify, log.getChild("handoff")
+    )
+    bus.subscribe(HandoffRequested, notices.on_handoff_requested)
+    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"))
+    services = Services(
+        settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack
+    )
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
     app[SERVICES] = services
@@ -109,6 +141,8 @@ def create_app(
         LineWebhook(
             settings.line.channel_secret, sessions, inbox, clock, log.getChild("line")
         ).register(app.router)
+    if slack is not None:
+        slack.endpoint.register(app.router)
     app.router.add_get("/healthz", _healthz)
     app.cleanup_ctx.append(_lifecycle(services, log))
 
@@ -118,6 +152,39 @@ def create_app(
 
     app.on_shutdown.append(close_websockets)
     return app
+
+
+def _slack_desk(
+    settings: Settings,
+    sessions: SessionFactory,
+    handoffs: HandoffService,
+    bus: EventBus,
+    clock: Clock,
+    log: logging.Logger,
+) -> SlackParts | None:
+    if settings.slack is None:
+        return None
+    slack = settings.slack
+    client = AsyncWebClient(
+        token=slack.bot_token,
+        base_url=slack.api_base_url,
+        timeout=max(1, round(slack.request_timeout)),
+    )
+    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log)
+    desk = SlackDesk(
+        sessions,
+        poster,
+        settings.business_hours,
+        timedelta(minutes=settings.unclaimed_reminder_minutes),
+        clock,
+        log,
+    )
+    desk.subscribe(bus)
+    command = HelpdeskCommand(sessions, handoffs, settings.business_hours, clock)
+    endpoint = SlackEventsEndpoint(
+        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log
+    )
+    return SlackParts(client, poster, desk, endpoint)
 
 
 def _lifecycle(
@@ -146,9 +213,28 @@ def _lifecycle(
             asyncio.create_task(services.outbox.run(), name="outbox"),
             asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq"),
         ]
+        scheduler: AsyncIOScheduler | None = None
+        if services.slack is None:
+            log.warning(
+                "Slack agent desk is off: set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and "
+                "SLACK_HANDOFF_CHANNEL; until then handoffs wait in the queue API "
+                "(/api/handoffs)"
+            )
+        else:
+            tasks.append(asyncio.create_task(services.slack.poster.run(), name="slack"))
+            # The scheduler only ticks; which cases are due lives in handoff.remind_at.
+            scheduler = AsyncIOScheduler(timezone="UTC")
+            scheduler.add_job(
+                services.slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
+                id="unclaimed_reminders", coalesce=True, max_instances=1, misfire_grace_time=None,
+            )  # fmt: skip
+            scheduler.start()
+            log.info("Slack agent desk is on", extra={"endpoint": "/slack/events"})
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -157,6 +243,7 @@ def _lifecycle(
             await services.hub.close_all()
             if services.line is not None:
                 await services.line.close()
+            await services.faq.close()
             await services.db.dispose()
 
     return lifecycle

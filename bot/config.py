@@ -15,6 +15,13 @@ from typing import TypeVar
 
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
+from handoff.hours import (
+    ALWAYS_OPEN,
+    BusinessHours,
+    parse_holidays,
+    parse_schedule,
+    parse_timezone,
+)
 
 T = TypeVar("T")
 
@@ -49,6 +56,9 @@ class Settings:
     identity_secret: str | None = None
     link_code_minutes: int = 10
     line: LineSettings | None = None
+    slack: SlackSettings | None = None
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+    unclaimed_reminder_minutes: int = 10
 
     @property
     def thresholds(self) -> Thresholds:
@@ -91,6 +101,15 @@ class Settings:
                 "HELPDESK_LINK_CODE_MINUTES", _positive_int, cls.link_code_minutes
             ),
             line=_line_settings(r),
+            slack=_slack_settings(r),
+            business_hours=BusinessHours(
+                ranges=r.get("HELPDESK_BUSINESS_HOURS", parse_schedule, ALWAYS_OPEN),
+                timezone=r.get("HELPDESK_TIMEZONE", parse_timezone, parse_timezone("Asia/Tokyo")),
+                holidays=r.get("HELPDESK_HOLIDAYS", parse_holidays, frozenset()),
+            ),
+            unclaimed_reminder_minutes=r.get(
+                "HELPDESK_UNCLAIMED_REMINDER_MINUTES", _positive_int, cls.unclaimed_reminder_minutes
+            ),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
@@ -129,6 +148,58 @@ def _line_settings(r: _Reader) -> LineSettings | None:
             "LINE_REQUEST_TIMEOUT_SECONDS", _positive_float, LineSettings.request_timeout
         ),
     )
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The Slack agent desk; present only when secret, token and channel are all set."""
+
+    signing_secret: str
+    bot_token: str
+    handoff_channel: str
+    # slack-sdk joins method names onto this URL, so it always ends in "/".
+    api_base_url: str = "https://slack.com/api/"
+    request_timeout: float = 10.0
+
+
+SLACK_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_HANDOFF_CHANNEL")
+
+
+def _slack_settings(r: _Reader) -> SlackSettings | None:
+    secret = r.get("SLACK_SIGNING_SECRET", _secret, None)
+    token = r.get("SLACK_BOT_TOKEN", _slack_token, None)
+    channel = r.get("SLACK_HANDOFF_CHANNEL", _slack_channel, None)
+    given = [v is not None for v in (secret, token, channel)]
+    if any(given) and not all(given):
+        missing = [name for name, g in zip(SLACK_REQUIRED, given, strict=True) if not g]
+        raise SettingsError(
+            f"{', '.join(SLACK_REQUIRED)} must be set together (missing: {', '.join(missing)})"
+        )
+    if secret is None or token is None or channel is None:
+        return None
+    return SlackSettings(
+        signing_secret=secret,
+        bot_token=token,
+        handoff_channel=channel,
+        api_base_url=r.get("SLACK_API_BASE_URL", _url, SlackSettings.api_base_url.rstrip("/"))
+        + "/",
+        request_timeout=r.get(
+            "SLACK_REQUEST_TIMEOUT_SECONDS", _positive_float, SlackSettings.request_timeout
+        ),
+    )
+
+
+def _slack_token(raw: str) -> str:
+    if not raw.startswith("xoxb-"):
+        raise ValueError("expected a bot token starting with xoxb-")
+    return raw
+
+
+def _slack_channel(raw: str) -> str:
+    # The id, not the name: names change, and chat.update needs the id anyway.
+    if not re.fullmatch(r"[CG][A-Z0-9]{6,}", raw):
+        raise ValueError("expected a channel id like C0123456789 (not a #name)")
+    return raw
 
 
 class _Reader:

@@ -40,6 +40,15 @@ class HandoffRequested(DomainEvent):
 
 
 @dataclass(frozen=True)
+class HandoffClaimed(DomainEvent):
+    """An agent took the case (with the Claim button, or by replying first)."""
+
+    handoff_id: int
+    agent_ref: str
+    agent_name: str | None
+
+
+@dataclass(frozen=True)
 class CustomerMessageDuringHandoff(DomainEvent):
     """A customer wrote while the conversation is with (or waiting for) an agent."""
 

@@ -37,6 +37,7 @@ class HandoffReason(StrEnum):
     NO_MATCH = "no_match"
     CUSTOMER_REQUEST = "customer_request"
     NOT_HELPFUL = "not_helpful"
+    SURVEY_FOLLOW_UP = "survey_follow_up"  # a low survey score asked for a person
 
 
 class OutboxStatus(StrEnum):
@@ -108,13 +109,24 @@ class Message(SQLModel, table=True):
 
 
 class Handoff(SQLModel, table=True):
+    """One case: a conversation handed to people, from the request until it is closed."""
+
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     reason: str
     requested_at: datetime
     claimed_at: datetime | None = None
     agent_ref: str | None = None
+    agent_name: str | None = None
     closed_at: datetime | None = None
+    closed_by: str | None = None
+    # The first agent reply that reached the customer's outbox (first response time).
+    first_response_at: datetime | None = None
+    # When an unclaimed case is raised again to the agents; cleared by a claim.
+    remind_at: datetime | None = Field(default=None, index=True)
+    # The case's thread in Slack, once its root message is posted.
+    slack_channel: str | None = None
+    slack_thread_ts: str | None = Field(default=None, index=True)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -207,3 +219,31 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     created_at: datetime
+
+
+class SlackPostKind(StrEnum):
+    ROOT = "root"  # the case's root message; its ts becomes the thread
+    THREAD = "thread"  # a reply in the case's thread
+    UPDATE = "update"  # re-render the root message (claimed, resolved)
+
+
+class SlackPost(SQLModel, table=True):
+    """A post to Slack, retried with backoff until Slack takes it; one case's posts go
+    out one at a time, in order (the root first). Kept apart from `outbox` so that
+    customers' messages never wait behind Slack."""
+
+    __tablename__ = "slack_post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    handoff_id: int = Field(foreign_key="handoff.id", index=True)
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
+    status: str = Field(default=OutboxStatus.PENDING, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(index=True)
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    # The ts Slack gave the posted message.
+    result_ts: str | None = None

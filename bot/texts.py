@@ -10,6 +10,7 @@ Admins override any of them with a YAML file (`HELPDESK_TEXTS_FILE`):
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,16 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "text_only": "申し訳ありません、テキストのメッセージにのみお答えできます。",
         "linked": "お問い合わせ履歴をつなぎました。こちらで続けてご質問いただけます。",
         "link_code_invalid": "このコードは無効か期限切れです。もう一度発行してください。",
+        "agent_joined": "スタッフの{agent}が対応いたします。",
+        "resolved_by_agent": (
+            "お問い合わせは解決済みとさせていただきました。ありがとうございました。"
+            "ほかにもご質問があればいつでもどうぞ。"
+        ),
+        "queue_position": (
+            "現在{position}番目にお待ちいただいています。順番にスタッフがお返事します。"
+        ),
+        "outside_hours": "ただいま営業時間外です。{opens}以降にスタッフがお返事します。",
+        "agent_sender_name": "スタッフ",
     },
     "en": {
         "greeting": "Hi! Ask me anything. If I can't help, I'll put you through to our team.",
@@ -75,6 +86,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "text_only": "Sorry, I can only read text messages.",
         "linked": "Your conversations are now linked. You can carry on here.",
         "link_code_invalid": "That code is invalid or has expired. Please get a new one.",
+        "agent_joined": "{agent} from our team is now helping you.",
+        "resolved_by_agent": (
+            "We've marked your question as resolved. Thanks for getting in touch; "
+            "write any time if there is anything else."
+        ),
+        "queue_position": "You are number {position} in the queue; our team will be with you soon.",
+        "outside_hours": "Our team is away right now. An agent will reply after {opens}.",
+        "agent_sender_name": "Staff",
     },
 }
 
@@ -93,6 +112,10 @@ class Texts:
     def get(self, key: str, locale: str) -> str:
         by_locale = self.table.get(locale) or self.table[self.fallback_locale]
         return by_locale.get(key) or self.table[self.fallback_locale][key]
+
+    def format(self, key: str, locale: str, **values: object) -> str:
+        """The sentence with its `{placeholders}` filled in from `values`."""
+        return self.get(key, locale).format(**values)
 
     @classmethod
     def load(cls, override_file: Path | None) -> Texts:
@@ -119,5 +142,26 @@ class Texts:
                     )
                 if not isinstance(text, str) or not text.strip():
                     raise TextsError(f"{override_file}: {locale}.{key}: expected non-empty text")
+                _check_placeholders(override_file, f"{locale}.{key}", text, table[locale][key])
                 table[locale][key] = text
         return cls(table)
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{names}` a sentence expects; ValueError when its braces are malformed."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _check_placeholders(file: Path, where: str, text: str, default: str) -> None:
+    # A sentence with placeholders is filled with `.format`: an override must use the
+    # same names, or the bot would fail at the moment it speaks.
+    expected = placeholders(default)
+    if not expected:
+        return
+    try:
+        found = placeholders(text)
+    except ValueError as exc:
+        raise TextsError(f"{file}: {where}: malformed placeholder: {exc}") from None
+    if found != expected:
+        names = ", ".join(f"{{{n}}}" for n in sorted(expected))
+        raise TextsError(f"{file}: {where}: must use exactly the placeholders {names}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faq.english import STOPWORDS, stem
-from faq.normalize import kana_key, katakana_to_hiragana, normalize
+from faq.normalize import hiragana_table, kana_key_of_normalized, normalize
 
 # Parts of speech that carry the topic of a question.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "代名詞"})
@@ -71,12 +71,20 @@ class Analysis:
 
 @dataclass(frozen=True)
 class _Morpheme:
+    """What one dictionary word contributes to an analysis, worked out once per word (the
+    lexicon cache) so that the per-token loop of :meth:`TextAnalyzer._japanese` only adds."""
+
     pos: str
     normalized: str
-    reading: str
-    surface: str
-    parts: tuple[str, ...]
-    synonym_groups: tuple[int, ...]
+    # ends a kana-reading run (symbols, spaces)
+    breaks_reading: bool
+    # what the word adds to the reading run
+    reading_piece: str
+    # word features (content words only, fillers and single kana dropped)
+    forms: tuple[str, ...]
+    # typed in hiragana: its word forms are the tokenizer's guess
+    hiragana: bool
+    synonym_groups: tuple[str, ...]
 
 
 Rewrite = Callable[[str], str]
@@ -84,15 +92,21 @@ Rewrite = Callable[[str], str]
 
 def char_ngrams(text: str, sizes: tuple[int, ...] = _NGRAM_SIZES) -> Counter[str]:
     """Character n-grams of each whitespace-separated chunk (chunks shorter than n count once)."""
-    grams: Counter[str] = Counter()
+    grams: list[str] = []
+    _ngrams(text, grams, sizes)
+    return Counter(grams)
+
+
+def _ngrams(text: str, grams: list[str], sizes: tuple[int, ...] = _NGRAM_SIZES) -> None:
+    """Append the n-grams of :func:`char_ngrams` to ``grams``."""
     for chunk in text.split():
+        length = len(chunk)
         for n in sizes:
-            if len(chunk) < n:
+            if length < n:
                 if n == sizes[0]:
-                    grams[chunk] += 1
+                    grams.append(chunk)
                 continue
-            grams.update(chunk[i : i + n] for i in range(len(chunk) - n + 1))
-    return grams
+            grams += [chunk[i : i + n] for i in range(length - n + 1)]
 
 
 class TextAnalyzer:
@@ -162,9 +176,11 @@ class TextAnalyzer:
             norm = norm[:limit]
         if rewrite is not None:
             norm = rewrite(norm)
-        words: Counter[str] = Counter()
-        grams: Counter[str] | None = Counter() if readings else None
-        synonyms: Counter[str] = Counter()
+        # features are collected in lists and counted once at the end (Counter of a list
+        # is a single C loop)
+        words: list[str] = []
+        grams: list[str] | None = [] if readings else None
+        synonyms: list[str] = []
         guessed: set[str] = set()
         pos = 0
         latin: list[str] = []
@@ -172,21 +188,21 @@ class TextAnalyzer:
             self._japanese(norm[pos : m.start()], words, grams, synonyms, guessed)
             word = m.group().strip("'’-")
             if word and word not in STOPWORDS:
-                words[stem(word)] += 1
+                words.append(stem(word))
                 latin.append(word)
             pos = m.end()
         self._japanese(norm[pos:], words, grams, synonyms, guessed)
         if self._loanwords and latin:
             forms = self._katakana_forms(latin)
-            words.update(forms)
+            words += forms
             guessed.update(forms)
-        key = kana_key(norm)
+        key = kana_key_of_normalized(norm)
         return Analysis(
-            words=words,
-            readings=grams if grams is not None else Counter(),
+            words=Counter(words),
+            readings=Counter(grams) if grams is not None else Counter(),
             chars=char_ngrams(key) if chars else Counter(),
             key=key,
-            synonyms=synonyms,
+            synonyms=Counter(synonyms),
             guessed=frozenset(guessed),
         )
 
@@ -244,63 +260,68 @@ class TextAnalyzer:
         if pos is None:
             pos = self._pos_names[pos_id] = str(self._pos_of(pos_id)[0])
         surface = m.surface()
-        parts: tuple[str, ...] = ()
-        if len(surface) >= _SPLIT_MIN_LENGTH and pos in _CONTENT_POS:
-            split = m.split(self._mode_a)
-            if len(split) > 1:
-                parts = tuple(a.normalized_form() for a in split)
+        normalized = m.normalized_form()
+        reading = m.reading_form()
+        forms: tuple[str, ...] = ()
+        synonym_groups: tuple[str, ...] = ()
+        if pos in _CONTENT_POS and normalized not in _JA_STOPWORDS:
+            parts: tuple[str, ...] = ()
+            if len(surface) >= _SPLIT_MIN_LENGTH:
+                split = m.split(self._mode_a)
+                if len(split) > 1:
+                    parts = tuple(a.normalized_form() for a in split)
+            forms = tuple(
+                form
+                for form in dict.fromkeys((normalized, *parts))  # distinct, in order
+                if form not in _JA_STOPWORDS and not (len(form) == 1 and _is_kana(form))
+            )
+            synonym_groups = tuple(str(group) for group in m.synonym_group_ids())
         return _Morpheme(
             pos=pos,
-            normalized=m.normalized_form(),
-            reading=m.reading_form(),
-            surface=surface,
-            parts=parts,
-            synonym_groups=tuple(m.synonym_group_ids()),
+            normalized=normalized,
+            breaks_reading=pos in _SKIP_READING_POS,
+            reading_piece=reading if reading and reading != "キゴウ" else surface,
+            forms=forms,
+            hiragana=_is_hiragana(surface),
+            synonym_groups=synonym_groups,
         )
 
     def _japanese(
         self,
         text: str,
-        words: Counter[str],
-        readings: Counter[str] | None,
-        synonyms: Counter[str],
+        words: list[str],
+        readings: list[str] | None,
+        synonyms: list[str],
         guessed: set[str],
     ) -> None:
         if not text.strip() or text.isascii():
             # digits and stray symbols between English words: keep numbers as words
-            for token in text.split():
-                if token.isdigit():
-                    words[token] += 1
+            words += [token for token in text.split() if token.isdigit()]
             return
         run: list[str] = []
+        runs: list[str] = []
         for m in self._chunked_morphemes(text):
-            if m.pos in _SKIP_READING_POS:
-                if readings is not None:
-                    _add_reading(run, readings)
-                run = []
+            if m.breaks_reading:
+                if run:
+                    runs.append("".join(run))
+                    run = []
                 continue
-            if readings is not None:
-                run.append(m.reading if m.reading and m.reading != "キゴウ" else m.surface)
-            if m.pos not in _CONTENT_POS or m.normalized in _JA_STOPWORDS:
-                continue
-            typed_in_hiragana = _is_hiragana(m.surface)
-            for form in {m.normalized, *m.parts}:
-                if form not in _JA_STOPWORDS and not (len(form) == 1 and _is_kana(form)):
-                    words[form] += 1
-                    if typed_in_hiragana:
-                        guessed.add(form)
-            for group in m.synonym_groups:
-                synonyms[str(group)] += 1
+            run.append(m.reading_piece)
+            if m.forms:
+                words += m.forms
+                if m.hiragana:
+                    guessed.update(m.forms)
+            if m.synonym_groups:
+                synonyms += m.synonym_groups
         if readings is not None:
-            _add_reading(run, readings)
+            if run:
+                runs.append("".join(run))
+            for joined in runs:
+                _ngrams(joined.translate(_READING_FOLD), readings)
 
 
-def _add_reading(run: list[str], readings: Counter[str]) -> None:
-    if run:
-        readings.update(char_ngrams(katakana_to_hiragana("".join(run)).translate(_SMALL)))
-
-
-_SMALL = str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ")
+# readings fold katakana to hiragana and small kana to full size (ゕゖ never occur in them)
+_READING_FOLD = hiragana_table(str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ"))
 
 
 def _is_kana(text: str) -> bool:

@@ -3,11 +3,13 @@
 Building an index is CPU-bound Python. In a thread it would still take the GIL from the
 event loop in 5 ms slices, and some steps of a big build are single long C calls (loading
 the tokenizer dictionary, large array operations) that hold it for 100 ms and more. So a
-FAQ of at least ``process_min_entries`` entries is built in a separate process; the
-matcher comes back pickled in a form that unpickles in short steps (see
-:class:`faq.index.FeatureTable`), and it reuses the running matcher's tokenizer instead of
-loading the dictionary again. Small FAQs are built in a thread, which costs far less than
-starting a process.
+FAQ of at least ``process_min_entries`` entries is built in a separate, niced process that
+stays up between reloads (:class:`BuildWorker`): it keeps a
+:class:`~faq.matcher.BuildCache`, so a hot reload re-analyses only the entries that
+changed. The matcher comes back pickled in a form that unpickles in short steps (see
+:class:`faq.index.FeatureTable`), off the loop, and it reuses the running matcher's
+tokenizer instead of loading the dictionary again. Small FAQs are built in a thread (with
+their own cache), which costs far less than a process.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import asyncio
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from faq.loader import faq_files, faq_fingerprint, load_faq
-from faq.matcher import Matcher
+from faq.matcher import BuildCache, Matcher
 from faq.model import FaqError
 
 # Below this many entries (estimated from file sizes) a build in a thread takes well under
@@ -29,12 +32,13 @@ PROCESS_MIN_ENTRIES = 1000
 _BYTES_PER_ENTRY = 400  # a typical Japanese entry in YAML, for the estimate
 
 
-def build_matcher(directory: Path) -> Matcher:
-    """Load a FAQ directory (entries and synonyms) and build its matcher.
+def build_matcher(directory: Path, cache: BuildCache | None = None) -> Matcher:
+    """Load a FAQ directory (entries and synonyms) and build its matcher; ``cache`` carries
+    analyses over from the previous build of the same FAQ.
 
     Raises :class:`FaqError` listing every problem."""
     entries, synonyms = load_faq(directory)
-    return Matcher.build(entries, synonyms=synonyms)
+    return Matcher.build(entries, synonyms=synonyms, cache=cache)
 
 
 def _lower_priority() -> None:
@@ -42,6 +46,90 @@ def _lower_priority() -> None:
     the server first, and the build takes what is left."""
     if hasattr(os, "nice"):
         os.nice(10)
+
+
+def _serve_builds(connection: Connection) -> None:
+    """Main function of the build process: build each directory asked for, answering
+    ``("ok", matcher)`` or ``("error", exception)``, until asked to stop (``None``) or the
+    parent goes away. The cache lives here, so unchanged entries are analysed once."""
+    _lower_priority()
+    cache = BuildCache()
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        try:
+            reply: tuple[str, object] = ("ok", build_matcher(Path(request), cache))
+        except (FaqError, OSError) as exc:
+            reply = ("error", exc)
+        connection.send(reply)
+
+
+class BuildWorker:
+    """The build process: started on first use, restarted if it died. Blocking; call
+    :meth:`build` from a thread, one at a time."""
+
+    def __init__(self) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()
+
+    def build(self, directory: Path) -> Matcher:
+        """The matcher of ``directory``, built in the worker process."""
+        with self._lock:
+            connection = self._start()
+            try:
+                connection.send(str(directory))
+                # recv() unpickles here, in the calling thread: Matcher.__setstate__ does the
+                # big parts in Python chunks, so the event loop's thread gets the GIL
+                status, payload = connection.recv()
+            except (EOFError, OSError):
+                self._stop()
+                raise RuntimeError("the FAQ build process died") from None
+        if status == "error":
+            assert isinstance(payload, BaseException)
+            raise payload
+        assert isinstance(payload, Matcher)
+        return payload
+
+    def _start(self) -> Connection:
+        if self._process is not None and self._process.is_alive() and self._connection:
+            return self._connection
+        self._stop()
+        # spawn, not fork: the server process has threads, and a forked child of a
+        # threaded process can inherit a lock held by a thread that no longer exists
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        # daemon: ends with the server even if nobody calls close()
+        process = context.Process(
+            target=_serve_builds, args=(child,), name="faq-build", daemon=True
+        )
+        process.start()
+        child.close()
+        self._process, self._connection = process, parent
+        return parent
+
+    def _stop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.send(None)
+            except OSError:
+                pass
+            self._connection.close()
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        self._process = self._connection = None
+
+    def close(self) -> None:
+        """Stop the process (it is started again by the next :meth:`build`)."""
+        with self._lock:
+            self._stop()
 
 
 def _estimated_entries(directory: Path) -> int:
@@ -75,6 +163,8 @@ class FaqLibrary:
         self._logger = logger
         self._process_min_entries = process_min_entries
         self._matcher: Matcher | None = None
+        self._cache = BuildCache()  # for builds in a thread; the worker has its own
+        self._worker = BuildWorker()
         self._fingerprint: tuple[tuple[str, float, int], ...] | None = None
         self._lock = asyncio.Lock()
 
@@ -91,31 +181,28 @@ class FaqLibrary:
         return self._matcher
 
     async def _build(self) -> Matcher:
-        if _estimated_entries(self._directory) < self._process_min_entries:
-            matcher = await asyncio.to_thread(build_matcher, self._directory)
+        if await asyncio.to_thread(_estimated_entries, self._directory) < (
+            self._process_min_entries
+        ):
+            matcher = await asyncio.to_thread(build_matcher, self._directory, self._cache)
         else:
-            # spawn, not fork: the server process has threads, and a forked child of a
-            # threaded process can inherit a lock held by a thread that no longer exists
-            pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
-            )
-            try:
-                # submit() starts the process; do that off the loop too
-                future = await asyncio.to_thread(pool.submit, build_matcher, self._directory)
-                matcher = await asyncio.wrap_future(future)
-            finally:
-                pool.shutdown(wait=False)
-        if self._matcher is not None:
-            matcher.reuse_analyzer(self._matcher)
-        else:
+            matcher = await asyncio.to_thread(self._worker.build, self._directory)
+            if self._matcher is not None:
+                matcher.reuse_analyzer(self._matcher)
+        if self._matcher is None:
             await asyncio.to_thread(matcher.warm_up)
         return matcher
+
+    async def close(self) -> None:
+        """Stop the build process, if one was started. The library can still reload
+        afterwards (a new process is started)."""
+        await asyncio.to_thread(self._worker.close)
 
     async def load(self) -> None:
         """First load. Raises :class:`FaqError` if the FAQ is broken (the server refuses
         to start rather than serving no answers)."""
         async with self._lock:
-            fingerprint = faq_fingerprint(self._directory)
+            fingerprint = await asyncio.to_thread(faq_fingerprint, self._directory)
             self._matcher = await self._build()
             self._fingerprint = fingerprint
             self._logger.info(
@@ -131,7 +218,8 @@ class FaqLibrary:
         broken state is reported once, not on every poll.
         """
         async with self._lock:
-            fingerprint = faq_fingerprint(self._directory)
+            # off the loop: a directory on a slow or network disk can take a while to stat
+            fingerprint = await asyncio.to_thread(faq_fingerprint, self._directory)
             if fingerprint == self._fingerprint:
                 return False
             try:

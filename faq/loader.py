@@ -33,6 +33,7 @@ import yaml
 
 from faq.model import FaqEntry, FaqError, FaqProblem
 from faq.synonyms import SYNONYM_FILE_NAMES, SynonymTable, load_synonyms, synonyms_file
+from faq.yaml_nodes import compose_yaml
 
 SUPPORTED_LOCALES = ("ja", "en")
 
@@ -146,7 +147,7 @@ class _FileParser:
 
     def parse(self, text: str) -> None:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = compose_yaml(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = int(mark.line) + 1 if mark is not None else 1

@@ -21,17 +21,26 @@ teach the confidence to be overconfident.
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
-from faq.index import FeatureTable, FloatArray, SparseIndex, document_frequencies, idf
+from faq.index import (
+    FeatureTable,
+    FloatArray,
+    IntArray,
+    SparseIndex,
+    StringPack,
+    idf,
+    idf_array,
+)
 from faq.model import FaqEntry
 from faq.synonyms import SynonymTable
 
@@ -86,6 +95,14 @@ MAX_QUERY_CHARS = 2000
 
 _CHANNELS = ("w", "s", "r", "c")
 _BM25_CHANNELS = ("w", "s", "r")
+_CHANNEL_NUMBER = {name: number for number, name in enumerate(_CHANNELS)}
+_NOT_BM25 = _CHANNEL_NUMBER["c"]
+
+# what a text of an entry is
+_QUESTION, _ALTERNATE, _ANSWER = 0, 1, 2
+# BM25F's fixed reference field length (~ one sentence) instead of the corpus average keeps
+# an entry's vector independent of the other entries
+_BM25_REFERENCE_LENGTH = 20.0
 
 
 def _channels(analysis: Analysis) -> dict[str, Counter[str]]:
@@ -105,6 +122,126 @@ def _prefixed(analysis: Analysis, channels: Sequence[str] = _CHANNELS) -> dict[s
     return merged
 
 
+class _Numbering(dict[str, int]):
+    """``feature -> id`` that numbers a feature the first time it is looked up, so that a
+    whole counter converts with one ``map`` (a C loop) instead of a Python loop."""
+
+    def __init__(self, names: list[str], channels: array[int], channel: int, prefix: str) -> None:
+        super().__init__()
+        self._names = names
+        self._channels = channels
+        self._channel = channel
+        self._prefix = prefix
+
+    def __missing__(self, feature: str) -> int:
+        number = self[feature] = len(self._names)
+        self._names.append(self._prefix + feature)
+        self._channels.append(self._channel)
+        return number
+
+
+# a text and how it is analysed: (text, fold synonyms, limit, chars, readings)
+_TextKey = tuple[str, bool, int | None, bool, bool]
+
+
+@dataclass(frozen=True)
+class _TextFeatures:
+    """One analysed text as feature ids (of a :class:`BuildCache`) and counts."""
+
+    ids: IntArray
+    counts: FloatArray
+    key: str  # kana_key, for fuzzy comparison
+
+
+class BuildCache:
+    """What one build can hand to the next: the analyzer (its tokenizer stays loaded) and
+    the analysis of every text, keyed by the text and how it was analysed.
+
+    A hot reload after an edit then analyses only the texts that changed; the index
+    arrays are re-assembled in full (IDF depends on every entry), which numpy does fast.
+    Analyses are kept as feature-id arrays, not counters, so that a 10,000-entry FAQ costs
+    tens of megabytes. The cache keeps only the texts of the latest build, and starts over
+    when the synonyms or the analyzer configuration change (they change every analysis).
+    Not thread-safe: one build at a time.
+    """
+
+    # ids are never reused; past this many (after many edits) the cache starts over
+    _MAX_FEATURES = 2_000_000
+
+    def __init__(self) -> None:
+        self._config: tuple[object, ...] | None = None
+        self._analyzer: TextAnalyzer | None = None
+        self._texts: dict[_TextKey, _TextFeatures] = {}
+        self._used: dict[_TextKey, _TextFeatures] = {}
+        self._names: list[str] = []
+        self._channels: array[int] = array("b")
+        self._numbering: dict[str, _Numbering] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _start(self, loanwords: bool, synonyms: SynonymTable) -> TextAnalyzer:
+        config = (loanwords, synonyms.groups, synonyms.locale)
+        if config != self._config or len(self._names) > self._MAX_FEATURES:
+            # the analyzer (tokenizer and its morpheme cache) survives a synonym change;
+            # only a different loanword setting needs a new one
+            if self._analyzer is None or self._analyzer.loanwords != loanwords:
+                self._analyzer = TextAnalyzer(loanwords=loanwords)
+            self._config = config
+            self._texts = {}
+            self._names = []
+            self._channels = array("b")
+            self._numbering = {
+                name: _Numbering(self._names, self._channels, number, f"{name}:")
+                for name, number in _CHANNEL_NUMBER.items()
+            }
+        self._used = {}
+        self.hits = self.misses = 0
+        assert self._analyzer is not None
+        return self._analyzer
+
+    def _finish(self) -> None:
+        # keep what the build used: texts removed from the FAQ are forgotten
+        self._texts = self._used
+        self._used = {}
+
+    def _features(
+        self, key: _TextKey, analyze: Callable[[str, bool, int | None, bool, bool], Analysis]
+    ) -> _TextFeatures:
+        cached = self._texts.get(key)
+        if cached is None:
+            self.misses += 1
+            cached = self._convert(analyze(*key))
+        else:
+            self.hits += 1
+        self._used[key] = cached
+        return cached
+
+    def _convert(self, analysis: Analysis) -> _TextFeatures:
+        ids: list[int] = []
+        counts: list[int] = []
+        for name, counter in _channels(analysis).items():
+            if counter:
+                ids += map(self._numbering[name].__getitem__, counter)
+                counts += counter.values()
+        return _TextFeatures(
+            np.array(ids, dtype=np.int64), np.array(counts, dtype=np.float64), analysis.key
+        )
+
+    @property
+    def size(self) -> int:
+        """How many feature ids have been given out."""
+        return len(self._names)
+
+    def names(self, ids: IntArray) -> list[str]:
+        """The prefixed feature (``w:送料``) of each id."""
+        names = self._names
+        return [names[i] for i in ids.tolist()]
+
+    def channels(self, ids: IntArray) -> npt.NDArray[np.int8]:
+        """The channel number (index in ``_CHANNELS``) of each id."""
+        return np.frombuffer(self._channels, dtype=np.int8)[ids]
+
+
 class Matcher:
     """An immutable index over FAQ entries. Build once (CPU-bound), search many times.
 
@@ -119,76 +256,200 @@ class Matcher:
         analyzer: TextAnalyzer,
         params: ScoringParams,
         synonyms: SynonymTable | None = None,
+        cache: BuildCache | None = None,
     ) -> None:
         """Use :meth:`build`."""
         self._entries = entries
         self._analyzer = analyzer
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
+        cache = cache if cache is not None else BuildCache()
+        analyzer = cache._start(analyzer.loanwords, self._synonyms)
+        self._analyzer = analyzer
+        try:
+            self._assemble(cache)
+        finally:
+            cache._finish()
+
+    def _analyze_text(
+        self, text: str, rewrite: bool, limit: int | None, chars: bool, readings: bool
+    ) -> Analysis:
+        return self._analyzer.analyze(
+            text,
+            rewrite=self._synonyms.rewrite if rewrite else None,
+            limit=limit,
+            chars=chars,
+            readings=readings,
+        )
+
+    def _assemble(self, cache: BuildCache) -> None:
+        """Analyse every text (or take it from ``cache``) and build the index arrays."""
+        p = self._params
+        entries = self._entries
         n = max(len(entries), 1)
-        analysed = [
-            (
-                self._analyze(e.question, e.locale),
-                [self._analyze(a, e.locale) for a in e.alternates],
-                # answers feed BM25F only, which uses neither character n-grams nor (for
-                # speed, and because answers are written in proper kanji) readings
-                self._analyze(
-                    e.answer,
-                    e.locale,
-                    limit=params.answer_chars,
-                    chars=False,
-                    readings=params.answer_readings,
-                ),
-            )
-            for e in entries
-        ]
-        groups = []
-        for question, alternates, answer in analysed:
-            group = set(_prefixed(question))
-            for alt in alternates:
-                group.update(_prefixed(alt))
-            group.update(_prefixed(answer))
-            groups.append(group)
-        df = document_frequencies(groups)
-        self._idf: dict[str, float] = {f: idf(d, n) for f, d in df.items()}
+        use_chars = p.char_channel > 0
+        texts: list[_TextFeatures] = []
+        text_entry: list[int] = []
+        text_kind: list[int] = []
+        for i, e in enumerate(entries):
+            rewrite = self._synonyms.applies_to(e.locale)
+            for kind, text in ((_QUESTION, e.question), *((_ALTERNATE, a) for a in e.alternates)):
+                key: _TextKey = (text, rewrite, None, use_chars, True)
+                texts.append(cache._features(key, self._analyze_text))
+                text_entry.append(i)
+                text_kind.append(kind)
+            # answers feed BM25F only, which uses neither character n-grams nor (for speed,
+            # and because answers are written in proper kanji) readings
+            key = (e.answer, rewrite, p.answer_chars, False, p.answer_readings)
+            texts.append(cache._features(key, self._analyze_text))
+            text_entry.append(i)
+            text_kind.append(_ANSWER)
+
+        # postings of all texts as flat arrays: feature, count, and the text they belong to
+        lengths = np.fromiter((len(t.ids) for t in texts), dtype=np.int64, count=len(texts))
+        cache_ids = (
+            np.concatenate([t.ids for t in texts]) if texts else np.zeros(0, dtype=np.int64)
+        )
+        counts = np.concatenate([t.counts for t in texts]) if texts else np.zeros(0)
+        text_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        entry_of_text = np.asarray(text_entry, dtype=np.int64)
+        kind_of_text = np.asarray(text_kind, dtype=np.int8)
+        entry_of = entry_of_text[text_of]
+        kind_of = kind_of_text[text_of]
+
+        # number this FAQ's features 0 .. V-1 (the cache's ids span every build); a
+        # presence table is O(postings), where np.unique would sort or hash them all
+        present = np.zeros(cache.size, dtype=bool)
+        present[cache_ids] = True
+        used = np.flatnonzero(present)
+        feature = (np.cumsum(present) - 1)[cache_ids]
+        v = max(len(used), 1)  # (1 for an empty FAQ: keeps the pair keys below defined)
+        channel = cache.channels(used).astype(np.int64)
+        self._features: dict[str, int] = dict(
+            zip(cache.names(used), range(len(used)), strict=True)
+        )
+
+        # the distinct (entry, feature) pairs, and each posting's pair: a stable argsort is
+        # fast here because the keys come grouped by entry already
+        pair_key = entry_of * v + feature
+        order = np.argsort(pair_key, kind="stable")
+        sorted_key = pair_key[order]
+        first = np.ones(len(pair_key), dtype=bool)
+        np.not_equal(sorted_key[1:], sorted_key[:-1], out=first[1:])
+        pair = sorted_key[first]
+        pair_of = np.empty(len(pair_key), dtype=np.int64)
+        pair_of[order] = np.cumsum(first) - 1
+        pair_feature = pair % v
+        # document frequency: in how many entries each feature occurs
+        df = np.bincount(pair_feature, minlength=len(used))
+        self._idf: FloatArray = idf_array(df, n)
         self._unseen_idf = idf(0, n)
         self._channel_weight = {
-            "w": params.word_channel,
-            "s": params.synonym_channel,
-            "r": params.reading_channel,
-            "c": params.char_channel,
+            "w": p.word_channel,
+            "s": p.synonym_channel,
+            "r": p.reading_channel,
+            "c": p.char_channel,
         }
 
-        utterances: list[dict[str, float]] = []
-        owners: list[int] = []
-        keys: list[list[str]] = []
-        for i, (question, alternates, _) in enumerate(analysed):
-            entry_keys = []
-            for a in (question, *alternates):
-                utterances.append(self._cosine_vector(a, weighted=True))
-                owners.append(i)
-                entry_keys.append(a.key)
-            keys.append(entry_keys)
-        self._utterances = SparseIndex(utterances)
-        self._owners = np.asarray(owners, dtype=np.int64)
+        # nearest utterance: sublinear TF-IDF per question/alternate, L2-normalised per
+        # channel and scaled by the channel's weight
+        is_utterance = kind_of_text != _ANSWER
+        utterance_number = np.cumsum(is_utterance) - 1  # text -> utterance
+        u_mask = is_utterance[text_of]
+        u_doc = utterance_number[text_of[u_mask]]
+        u_feature = feature[u_mask]
+        u_channel = channel[u_feature]
+        u_weight = (1.0 + np.log(counts[u_mask])) * self._idf[u_feature]
+        group = u_doc * len(_CHANNELS) + u_channel
+        norms = np.sqrt(np.bincount(group, weights=u_weight * u_weight))
+        channel_weights = np.array([self._channel_weight[c] for c in _CHANNELS])
+        u_weight = u_weight * channel_weights[u_channel] / norms[group]
+        utterance_count = int(is_utterance.sum())
+        self._utterances = SparseIndex(
+            u_doc, u_feature, u_weight, size=utterance_count, features=len(used)
+        )
+        self._owners: IntArray = entry_of_text[is_utterance]
+        keys: list[list[str]] = [[] for _ in entries]
+        for t, i, kind in zip(texts, text_entry, text_kind, strict=True):
+            if kind != _ANSWER:
+                keys[i].append(t.key)
         self._keys = keys
-        self._bm25 = SparseIndex([self._bm25_vector(*a) for a in analysed])
+
+        # BM25F over question, alternates (averaged: each is a paraphrase of the question,
+        # so entries with many alternates must not win by volume) and answer
+        b_mask = channel[feature] != _NOT_BM25
+        b_entry = entry_of[b_mask]
+        b_kind = kind_of[b_mask]
+        b_count = counts[b_mask]
+        alternates = np.bincount(
+            entry_of_text[kind_of_text == _ALTERNATE], minlength=len(entries)
+        )
+        alt_scale = 1.0 / np.sqrt(np.maximum(alternates, 1))
+        b_count = np.where(b_kind == _ALTERNATE, b_count * alt_scale[b_entry], b_count)
+        field = b_entry * 3 + b_kind  # (entry, field)
+        field_length = np.bincount(field, weights=b_count, minlength=len(entries) * 3)
+        field_norm = 1.0 - p.b + p.b * field_length / _BM25_REFERENCE_LENGTH
+        field_weight = np.array([p.question_field, p.alternate_field, p.answer_field])
+        contribution = field_weight[b_kind] * b_count / field_norm[field]
+        tf = np.bincount(pair_of[b_mask], weights=contribution, minlength=len(pair))
+        # pairs of character n-grams only have tf 0, hence weight 0, and are dropped
+        bm25 = self._idf[pair_feature] * (p.k1 + 1) * tf / (p.k1 + tf)
+        self._bm25 = SparseIndex(
+            pair // v, pair_feature, bm25, size=len(entries), features=len(used)
+        )
         self._locales = np.asarray([e.locale for e in entries])
 
     def __getstate__(self) -> dict[str, object]:
-        # Flat containers of strings and arrays: see faq.index.FeatureTable for why.
+        # Strings packed flat, everything else arrays: see faq.index.StringPack for why.
         state = dict(self.__dict__)
-        state["_entries"] = [dataclasses.astuple(e) for e in self._entries]
-        state["_idf"] = FeatureTable.pack(self._idf)
+        entries = self._entries
+        state["_entries"] = {
+            "text": StringPack.pack(
+                field
+                for e in entries
+                for field in (e.id, e.category, e.question, e.answer, e.locale, e.source,
+                              *e.alternates, *e.examples)
+            ),
+            "alternates": np.fromiter((len(e.alternates) for e in entries), dtype=np.int64),
+            "examples": np.fromiter((len(e.examples) for e in entries), dtype=np.int64),
+            "lines": np.fromiter((e.line for e in entries), dtype=np.int64),
+        }
+        state["_keys"] = StringPack.pack(k for keys in self._keys for k in keys)
+        state["_features"] = (FeatureTable.pack(self._features), len(self._features))
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        entries = state.pop("_entries")
-        idf_table = state.pop("_idf")
-        assert isinstance(entries, list) and isinstance(idf_table, tuple)
+        packed = state.pop("_entries")
+        keys = state.pop("_keys")
+        features = state.pop("_features")
+        assert isinstance(packed, dict) and isinstance(keys, tuple)
+        assert isinstance(features, tuple)
         self.__dict__.update(state)
-        self._entries = tuple(FaqEntry(*fields) for fields in entries)
-        self._idf = FeatureTable.unpack(idf_table)
+        text = StringPack.unpack(packed["text"])
+        entries: list[FaqEntry] = []
+        at = 0
+        for alternates, examples, line in zip(
+            packed["alternates"].tolist(), packed["examples"].tolist(),
+            packed["lines"].tolist(), strict=True,
+        ):
+            fields = text[at : at + 6]
+            alts = tuple(text[at + 6 : at + 6 + alternates])
+            at += 6 + alternates
+            entries.append(FaqEntry(
+                fields[0], fields[1], fields[2], alts, fields[3],
+                tuple(text[at : at + examples]), fields[4], fields[5], line,
+            ))
+            at += examples
+        self._entries = tuple(entries)
+        flat_keys = StringPack.unpack(keys)
+        # each entry has its question and alternates as utterances, in order
+        key_lists: list[list[str]] = []
+        at = 0
+        for e in self._entries:
+            key_lists.append(flat_keys[at : at + 1 + len(e.alternates)])
+            at += 1 + len(e.alternates)
+        self._keys = key_lists
+        self._features = FeatureTable.unpack(*features)
 
     @classmethod
     def build(
@@ -196,11 +457,18 @@ class Matcher:
         entries: Sequence[FaqEntry],
         params: ScoringParams = DEFAULT_PARAMS,
         synonyms: SynonymTable | None = None,
+        *,
+        cache: BuildCache | None = None,
     ) -> Matcher:
         """Analyse and index ``entries``, folding the admin's ``synonyms`` (if any) in
-        entries and queries. CPU-bound: run it off the event loop."""
+        entries and queries. CPU-bound: run it off the event loop.
+
+        ``cache``: pass the same one to successive builds of a FAQ (hot reloads) so that
+        unchanged texts are not analysed again and the tokenizer is loaded once."""
         has_japanese = any(e.locale == "ja" for e in entries)
-        return cls(tuple(entries), TextAnalyzer(loanwords=has_japanese), params, synonyms)
+        return cls(
+            tuple(entries), TextAnalyzer(loanwords=has_japanese), params, synonyms, cache
+        )
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -242,55 +510,44 @@ class Matcher:
             readings=readings,
         )
 
-    def _cosine_vector(self, analysis: Analysis, *, weighted: bool) -> dict[str, float]:
-        """Sublinear TF-IDF, L2-normalised per channel; documents carry the channel weight."""
-        vector: dict[str, float] = {}
+    def _cosine_vector(self, analysis: Analysis) -> list[tuple[int, float]]:
+        """Sublinear TF-IDF of a message, L2-normalised per channel (features the FAQ does
+        not have count in the norm but are left out: they match nothing)."""
+        vector: list[tuple[int, float]] = []
+        features = self._features
         for name, counts in _channels(analysis).items():
-            part = {
-                f"{name}:{f}": (1.0 + math.log(c)) * self._idf.get(f"{name}:{f}", self._unseen_idf)
-                for f, c in counts.items()
-            }
-            norm = math.sqrt(sum(v * v for v in part.values()))
-            if norm == 0.0:
+            part: list[tuple[int, float]] = []
+            total = 0.0
+            for f, c in counts.items():
+                number = features.get(f"{name}:{f}")
+                weight = (1.0 + math.log(c)) * (
+                    self._unseen_idf if number is None else float(self._idf[number])
+                )
+                total += weight * weight
+                if number is not None:
+                    part.append((number, weight))
+            if total == 0.0:
                 continue
-            scale = (self._channel_weight[name] if weighted else 1.0) / norm
-            vector.update({f: v * scale for f, v in part.items()})
+            scale = 1.0 / math.sqrt(total)
+            vector += [(number, weight * scale) for number, weight in part]
         return vector
 
-    def _bm25_vector(
-        self, question: Analysis, alternates: list[Analysis], answer: Analysis
-    ) -> dict[str, float]:
-        p = self._params
-        fields: list[tuple[float, Mapping[str, float]]] = [
-            (p.question_field, _prefixed(question, _BM25_CHANNELS)),
-            (p.answer_field, _prefixed(answer, _BM25_CHANNELS)),
-        ]
-        # each alternate is a paraphrase of the question: average, don't add up, so that
-        # entries with many alternates do not win by volume
-        alt_counts: Counter[str] = Counter()
-        for alt in alternates:
-            alt_counts.update(_prefixed(alt, _BM25_CHANNELS))
-        if alternates:
-            scale = 1.0 / math.sqrt(len(alternates))
-            fields.append((p.alternate_field, {f: c * scale for f, c in alt_counts.items()}))
-        tf: dict[str, float] = {}
-        for weight, counts in fields:
-            length = sum(counts.values())
-            # a fixed reference length (~ one sentence) instead of the corpus average keeps
-            # an entry's vector independent of the other entries
-            norm = 1.0 - p.b + p.b * length / 20.0
-            for f, c in counts.items():
-                tf[f] = tf.get(f, 0.0) + weight * c / norm
-        return {f: self._idf[f] * (p.k1 + 1) * t / (p.k1 + t) for f, t in tf.items()}
-
-    def _bm25_query(self, analysis: Analysis) -> dict[str, float]:
+    def _bm25_query(self, analysis: Analysis) -> list[tuple[int, float]]:
         features = _prefixed(analysis, _BM25_CHANNELS)
-        total = sum(self._idf.get(f, self._unseen_idf) for f in features) * (self._params.k1 + 1)
+        numbers = [self._features.get(f) for f in features]
+        total = sum(
+            self._unseen_idf if number is None else float(self._idf[number])
+            for number in numbers
+        ) * (self._params.k1 + 1)
         if not total:
-            return {}
+            return []
         # normalise by the best achievable score so the feature is comparable across queries
         synonym = self._params.bm25_synonym
-        return {f: (synonym if f.startswith("s:") else 1.0) / total for f in features}
+        return [
+            (number, (synonym if f.startswith("s:") else 1.0) / total)
+            for f, number in zip(features, numbers, strict=True)
+            if number is not None
+        ]
 
     def _unknown_share(self, analysis: Analysis) -> float:
         """Share of the message's words that no entry uses (1.0 for a message without
@@ -304,12 +561,12 @@ class Matcher:
         counted = [w for w in words if w not in analysis.guessed]
         if not counted:
             return 0.0
-        return sum(1 for w in counted if f"w:{w}" not in self._idf) / len(counted)
+        return sum(1 for w in counted if f"w:{w}" not in self._features) / len(counted)
 
     def _fused_scores(self, analysis: Analysis) -> FloatArray:
         """Utterance and BM25 evidence for every entry (before fuzzy re-scoring)."""
         p = self._params
-        per_utterance = self._utterances.scores(self._cosine_vector(analysis, weighted=False))
+        per_utterance = self._utterances.scores(self._cosine_vector(analysis))
         nearest = np.zeros(len(self._entries))
         np.maximum.at(nearest, self._owners, per_utterance)
         bm25 = self._bm25.scores(self._bm25_query(analysis))

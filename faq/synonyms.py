@@ -31,6 +31,7 @@ import yaml
 
 from faq.model import FaqProblem
 from faq.normalize import normalize
+from faq.yaml_nodes import compose_yaml
 
 SYNONYM_FILE_NAMES = ("synonyms.yaml", "synonyms.yml")
 
@@ -111,7 +112,7 @@ def parse_synonyms(text: str, file: str) -> tuple[SynonymTable, tuple[FaqProblem
         problems.append(FaqProblem(file, line, message))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem(int(mark.line) + 1 if mark is not None else 1, f"YAML syntax error: {exc.problem}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlalchemy import and_, or_
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, ConversationStatus, Handoff, Message, Role
@@ -13,6 +14,7 @@ from bot.models import Conversation, ConversationStatus, Handoff, Message, Role
 
 @dataclass(frozen=True)
 class QueuedCase:
+    handoff_id: int
     conversation_id: int
     customer_id: int
     channel: str
@@ -36,9 +38,10 @@ async def waiting_cases(session: AsyncSession) -> list[QueuedCase]:
     )
     cases = []
     for conversation, handoff in (await session.exec(query)).all():
-        assert conversation.id is not None
+        assert conversation.id is not None and handoff.id is not None
         cases.append(
             QueuedCase(
+                handoff_id=handoff.id,
                 conversation_id=conversation.id,
                 customer_id=conversation.customer_id,
                 channel=conversation.channel,
@@ -59,3 +62,19 @@ async def _last_customer_text(session: AsyncSession, conversation_id: int) -> st
         .limit(1)
     )
     return (await session.exec(query)).first()
+
+
+async def queue_position(session: AsyncSession, handoff_id: int) -> int:
+    """The case's place among unclaimed open cases, oldest first (1 = next)."""
+    handoff = await session.get(Handoff, handoff_id)
+    if handoff is None:
+        return 0
+    query = select(func.count()).where(
+        col(Handoff.claimed_at).is_(None),
+        col(Handoff.closed_at).is_(None),
+        or_(
+            col(Handoff.requested_at) < handoff.requested_at,
+            and_(col(Handoff.requested_at) == handoff.requested_at, col(Handoff.id) <= handoff_id),
+        ),
+    )
+    return int((await session.exec(query)).one())

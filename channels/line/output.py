@@ -24,6 +24,7 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     ReplyMessageRequest,
+    Sender,
     TextMessage,
 )
 
@@ -36,6 +37,7 @@ MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
 MAX_DISPLAY_TEXT = 300
+MAX_SENDER_NAME = 20
 REQUEST_TIMEOUT = 10.0
 # Namespace for push retry keys: the same queued messages always get the same key, so a
 # push retried after a lost response is not delivered twice (LINE answers 409).
@@ -96,16 +98,26 @@ def quick_reply(buttons: Sequence[Button]) -> QuickReply | None:
     return QuickReply(items=items)
 
 
-def line_messages(messages: Sequence[Outbound]) -> list[TextMessage]:
+def line_messages(
+    messages: Sequence[Outbound], agent_sender: str | None = None
+) -> list[TextMessage]:
     """The outbound messages as LINE text messages; quick replies on each one's last piece
-    (LINE shows the quick reply of the last message received)."""
+    (LINE shows the quick reply of the last message received). An agent's messages carry
+    `agent_sender` as LINE's sender name, so the customer sees a person wrote them."""
     result: list[TextMessage] = []
     for message in messages:
         pieces = split_text(message.text)
+        sender = None
+        if agent_sender and message.role == "agent":
+            sender = Sender(name=cut(agent_sender, MAX_SENDER_NAME))
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
             result.append(
-                TextMessage(text=piece, quickReply=quick_reply(message.buttons) if last else None)
+                TextMessage(
+                    text=piece,
+                    quickReply=quick_reply(message.buttons) if last else None,
+                    sender=sender,
+                )
             )
     return result
 
@@ -122,7 +134,9 @@ class LineOutput:
         api_base_url: str,
         logger: logging.Logger,
         request_timeout: float = REQUEST_TIMEOUT,
+        agent_sender: str | None = None,
     ) -> None:
+        self._agent_sender = agent_sender
         self._configuration = Configuration(
             access_token=access_token, host=api_base_url.rstrip("/")
         )
@@ -148,7 +162,7 @@ class LineOutput:
         return self._api
 
     async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> None:
-        converted = line_messages(messages)
+        converted = line_messages(messages, self._agent_sender)
         chunks = [
             converted[i : i + MAX_MESSAGES_PER_CALL]
             for i in range(0, len(converted), MAX_MESSAGES_PER_CALL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,78 @@ def test_a_short_admin_token_is_refused_without_echoing_it() -> None:
 def test_suggest_above_answer_is_refused() -> None:
     with pytest.raises(SettingsError, match="SUGGEST_THRESHOLD must not be above"):
         Settings.from_env({"HELPDESK_ANSWER_THRESHOLD": "0.4", "HELPDESK_SUGGEST_THRESHOLD": "0.6"})
+
+
+SLACK_ENV = {
+    "SLACK_SIGNING_SECRET": "slack-signing-secret-0123",
+    "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
+    "SLACK_HANDOFF_CHANNEL": "C0123456789",
+}
+
+
+def test_slack_is_off_without_settings_and_on_with_all_three() -> None:
+    assert Settings.from_env({}).slack is None
+    slack = Settings.from_env(SLACK_ENV).slack
+    assert slack is not None and slack.handoff_channel == "C0123456789"
+    assert slack.api_base_url == "https://slack.com/api/"
+    fake = Settings.from_env({**SLACK_ENV, "SLACK_API_BASE_URL": "http://127.0.0.1:9/api"})
+    assert fake.slack is not None and fake.slack.api_base_url == "http://127.0.0.1:9/api/"
+
+
+def test_slack_settings_must_come_together() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"SLACK_BOT_TOKEN": SLACK_ENV["SLACK_BOT_TOKEN"]})
+    assert "must be set together" in str(err.value)
+    assert "missing: SLACK_SIGNING_SECRET, SLACK_HANDOFF_CHANNEL" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token-1234", "SLACK_BOT_TOKEN: expected a bot token"),
+        ("SLACK_HANDOFF_CHANNEL", "#support", "SLACK_HANDOFF_CHANNEL: expected a channel id"),
+        ("SLACK_SIGNING_SECRET", "short", "SLACK_SIGNING_SECRET: must be at least 16"),
+        ("SLACK_API_BASE_URL", "slack.test", "SLACK_API_BASE_URL: expected an http"),
+    ],
+)
+def test_bad_slack_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({**SLACK_ENV, name: value})
+    assert str(err.value).startswith(message)
+    assert "xoxp-user-token-1234" not in str(err.value)
+
+
+def test_business_hours_settings() -> None:
+    s = Settings.from_env(
+        {
+            "HELPDESK_BUSINESS_HOURS": "mon-fri 09:00-12:00,13:00-18:00; sat 10:00-14:00",
+            "HELPDESK_TIMEZONE": "Europe/London",
+            "HELPDESK_HOLIDAYS": "2026-12-25, 2027-01-01",
+            "HELPDESK_UNCLAIMED_REMINDER_MINUTES": "5",
+        }
+    )
+    hours = s.business_hours
+    assert len(hours.ranges) == 11 and str(hours.timezone) == "Europe/London"
+    assert hours.holidays == {date(2026, 12, 25), date(2027, 1, 1)}
+    assert s.unclaimed_reminder_minutes == 5
+    default = Settings.from_env({})
+    assert str(default.business_hours.timezone) == "Asia/Tokyo"
+    assert default.unclaimed_reminder_minutes == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HELPDESK_BUSINESS_HOURS", "weekdays 9-5", 'HELPDESK_BUSINESS_HOURS: "weekdays"'),
+        ("HELPDESK_BUSINESS_HOURS", "mon 18:00-09:00", 'HELPDESK_BUSINESS_HOURS: "18:00-09:00"'),
+        ("HELPDESK_BUSINESS_HOURS", "mon 09:00-25:00", 'HELPDESK_BUSINESS_HOURS: "09:00-25:00"'),
+        ("HELPDESK_BUSINESS_HOURS", "mon-fri", 'HELPDESK_BUSINESS_HOURS: "mon-fri": expected'),
+        ("HELPDESK_TIMEZONE", "Mars/Olympus", "HELPDESK_TIMEZONE: expected an IANA time zone"),
+        ("HELPDESK_HOLIDAYS", "2026-13-01", 'HELPDESK_HOLIDAYS: "2026-13-01": expected an ISO'),
+        ("HELPDESK_UNCLAIMED_REMINDER_MINUTES", "0", "HELPDESK_UNCLAIMED_REMINDER_MINUTES: exp"),
+    ],
+)
+def test_bad_business_hours_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({name: value})
+    assert str(err.value).startswith(message)

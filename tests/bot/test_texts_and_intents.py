@@ -82,3 +82,14 @@ def test_detect_locale(text: str, locale: str | None) -> None:
 )
 def test_detect_intent(text: str, intent: Intent | None) -> None:
     assert detect_intent(text) == intent
+
+
+def test_placeholders_are_filled_and_must_match_in_overrides(tmp_path: Path) -> None:
+    texts = Texts.load(None)
+    assert texts.format("queue_position", "en", position=3).startswith("You are number 3")
+    f = tmp_path / "texts.yaml"
+    f.write_text("en:\n  queue_position: 'Place: {place}'\n", encoding="utf-8")
+    with pytest.raises(TextsError, match=r"en.queue_position: must use exactly the placeholders"):
+        Texts.load(f)
+    f.write_text("ja:\n  outside_hours: '{opens}に再開します'\n", encoding="utf-8")
+    assert Texts.load(f).format("outside_hours", "ja", opens="明日") == "明日に再開します"

@@ -127,7 +127,8 @@ async def line(
             "LINE_CHANNEL_SECRET": SECRET,
             "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
             "LINE_API_BASE_URL": f"http://127.0.0.1:{server.port}",
-            "LINE_REQUEST_TIMEOUT_SECONDS": "0.5",
+            # Short enough for the hang test, long enough for a loaded test machine.
+            "LINE_REQUEST_TIMEOUT_SECONDS": "2",
         }
     )
     client = await aiohttp_client(create_app(settings, clock=clock))
@@ -268,7 +269,7 @@ async def test_rate_limit_waits_for_retry_after(line: Line) -> None:
 
 
 async def test_hanging_api_times_out_and_is_retried(line: Line) -> None:
-    line.api.hang_next(1, seconds=3)
+    line.api.hang_next(1, seconds=4)
     event = line.text("パスワード忘れた")
     await line.post(event)
     await line.settle()

@@ -1,0 +1,111 @@
+"""Incremental rebuilds: a BuildCache carries analyses from one build to the next."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+from faq.index import StringPack
+from faq.library import FaqLibrary
+from faq.matcher import BuildCache, Matcher
+from faq.model import FaqEntry
+from faq.synonyms import SynonymGroup, SynonymTable
+
+
+def entry(entry_id: str, question: str, alternates: tuple[str, ...], answer: str) -> FaqEntry:
+    return FaqEntry(entry_id, "c", question, alternates, answer, (), "ja", "t.yaml", 1)
+
+
+ENTRIES = [
+    entry("fee", "送料はいくらですか", ("配送料金を知りたい",), "全国一律500円です。"),
+    entry("hours", "営業時間を教えてください", ("何時まで開いていますか",), "10時から18時です。"),
+    entry("returns", "商品を返品したい", (), "7日以内にご連絡ください。"),
+]
+TEXTS = sum(2 + len(e.alternates) for e in ENTRIES)  # question, alternates, answer
+
+
+def results(matcher: Matcher, text: str) -> list[tuple[str, float]]:
+    return [(m.entry.id, m.score) for m in matcher.search(text, top_k=3)]
+
+
+def test_unchanged_entries_are_not_analysed_again() -> None:
+    cache = BuildCache()
+    Matcher.build(ENTRIES, cache=cache)
+    assert (cache.hits, cache.misses) == (0, TEXTS)
+    edited = [*ENTRIES[:2], dataclasses.replace(ENTRIES[2], question="ポイントカードを作りたい")]
+    matcher = Matcher.build(edited, cache=cache)
+    assert (cache.hits, cache.misses) == (TEXTS - 1, 1)  # only the edited question
+    assert results(matcher, "ポイントカード")[0][0] == "returns"
+
+
+def test_incremental_build_equals_a_fresh_one() -> None:
+    cache = BuildCache()
+    Matcher.build(ENTRIES, cache=cache)
+    edited = [
+        dataclasses.replace(ENTRIES[0], answer="5,000円以上で無料です。"),
+        *ENTRIES[1:],
+        entry("coupon", "クーポンの使い方", ("割引コード",), "注文画面で入力してください。"),
+    ]
+    incremental = Matcher.build(edited, cache=cache)
+    fresh = Matcher.build(edited)
+    for text in ("送料 無料", "クーポン使えない", "何時まで", "返品"):
+        assert results(incremental, text) == results(fresh, text)
+    assert incremental.entries == fresh.entries
+
+
+def test_removed_entries_leave_the_cache() -> None:
+    cache = BuildCache()
+    Matcher.build(ENTRIES, cache=cache)
+    Matcher.build(ENTRIES[:1], cache=cache)
+    Matcher.build(ENTRIES, cache=cache)
+    assert cache.misses == TEXTS - 3  # the two dropped entries were analysed again
+
+
+def test_a_synonym_change_starts_the_cache_over() -> None:
+    cache = BuildCache()
+    Matcher.build(ENTRIES, cache=cache)
+    table = SynonymTable([SynonymGroup(("返品", "返却"), 1)])
+    matcher = Matcher.build(ENTRIES, synonyms=table, cache=cache)
+    assert (cache.hits, cache.misses) == (0, TEXTS)
+    assert results(matcher, "返却したい")[0][0] == "returns"
+
+
+def test_string_pack_round_trip() -> None:
+    strings = ["", "送料", "a\0b", "", "改行\nあり"]
+    assert StringPack.unpack(StringPack.pack(strings)) == strings
+    assert StringPack.unpack(StringPack.pack([])) == []
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    st = path.stat()  # make the change visible even with coarse mtimes
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+FAQ = """\
+locale: ja
+entries:
+  - id: fee
+    category: c
+    question: 送料はいくら
+    answer: 500円です。
+  - id: hours
+    category: c
+    question: 営業時間
+    answer: 18時までです。
+"""
+
+
+async def test_the_build_process_applies_edits_across_reloads(tmp_path: Path) -> None:
+    write(tmp_path / "faq.yaml", FAQ)
+    library = FaqLibrary(tmp_path, logging.getLogger("test.faq"), process_min_entries=0)
+    try:
+        await library.load()
+        write(tmp_path / "faq.yaml", FAQ.replace("question: 営業時間", "question: 返品したい"))
+        assert await library.reload_if_changed() is True
+        assert library.matcher.search("返品")[0].entry.id == "hours"
+        assert library.matcher.search("送料")[0].entry.id == "fee"
+    finally:
+        await library.close()
