@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -75,6 +76,12 @@ class SlackParts:
 
 
 SERVICES = web.AppKey("services", Services)
+# How long shutdown waits for in-flight sends and events before cancelling them.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 # How often unclaimed cases are checked for a reminder (the wait itself is a setting).
 REMINDER_TICK_SECONDS = 30
 
@@ -208,11 +215,14 @@ def _lifecycle(
         else:
             await services.line.open()
             log.info("LINE channel is on", extra={"webhook": "/webhooks/line"})
+        loops: list[Stoppable] = [services.inbox, services.outbox]
         tasks = [
             asyncio.create_task(services.inbox.run(), name="inbox"),
             asyncio.create_task(services.outbox.run(), name="outbox"),
-            asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq"),
         ]
+        faq_watch = asyncio.create_task(
+            services.faq.watch(settings.faq_reload_seconds), name="faq"
+        )
         scheduler: AsyncIOScheduler | None = None
         if services.slack is None:
             log.warning(
@@ -221,6 +231,7 @@ def _lifecycle(
                 "(/api/handoffs)"
             )
         else:
+            loops.append(services.slack.poster)
             tasks.append(asyncio.create_task(services.slack.poster.run(), name="slack"))
             # The scheduler only ticks; which cases are due lives in handoff.remind_at.
             scheduler = AsyncIOScheduler(timezone="UTC")
@@ -235,9 +246,13 @@ def _lifecycle(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            for task in tasks:
+            faq_watch.cancel()
+            # Let the work loops finish the batch in hand before the database goes away.
+            for loop in loops:
+                loop.stop()
+            _, unfinished = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in (*unfinished, faq_watch):
                 task.cancel()
-            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await services.hub.close_all()

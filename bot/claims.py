@@ -111,18 +111,28 @@ class WorkLoop:
         self._log = logger
         self._what = what
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def notify(self) -> None:
         """Work was queued: do it now rather than at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from `run`.
+
+        Cancelling mid-batch would abandon database work half way; the rows would be
+        retried after their lease, but the connection's close can then wait forever.
+        """
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Loop forever; cancel to stop."""
-        while True:
+        """Loop until `stop()` (or cancellation)."""
+        while not self._stopping:
             try:
                 # Rows queued while a batch runs set the wake event, so a short batch
                 # needs no second, empty claim to be sure nothing is left.
-                while await self._step() >= self._batch:
+                while await self._step() >= self._batch and not self._stopping:
                     pass
             except Exception:
                 # A database outage must not end the loop: the rows wait in their table.

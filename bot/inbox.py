@@ -59,6 +59,10 @@ class InboxProcessor:
         """Process due rows forever; cancel to stop."""
         await self._loop.run()
 
+    def stop(self) -> None:
+        """Return from `run` once the batch in hand is done."""
+        self._loop.stop()
+
     async def process_once(self) -> int:
         """Claim and process one batch of due events; return how many were claimed."""
         async with self._sessions() as session, session.begin():

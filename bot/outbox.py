@@ -53,6 +53,10 @@ class OutboxDispatcher:
         """Send due rows forever; cancel to stop."""
         await self._loop.run()
 
+    def stop(self) -> None:
+        """Return from `run` once the batch in hand is done."""
+        self._loop.stop()
+
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due rows; return how many were claimed."""
         now = self._clock()

@@ -93,6 +93,10 @@ class SlackPoster:
         """Send due posts forever; cancel to stop."""
         await self._loop.run()
 
+    def stop(self) -> None:
+        """Return from `run` once the batch in hand is done."""
+        self._loop.stop()
+
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due posts; return how many were claimed."""
         async with self._sessions() as session, session.begin():
