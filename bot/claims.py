@@ -142,3 +142,22 @@ class WorkLoop:
             except TimeoutError:
                 pass
             self._wake.clear()
+
+
+class LoopingWorker:
+    """Base of the services that claim and work rows in a `WorkLoop` (the inbox, the
+    outbox, the Slack poster): the loop's controls, in one place."""
+
+    _loop: WorkLoop
+
+    def notify(self) -> None:
+        """Work was queued: do it now rather than at the next poll."""
+        self._loop.notify()
+
+    async def run(self) -> None:
+        """Work due rows until `stop()`."""
+        await self._loop.run()
+
+    def stop(self) -> None:
+        """Return from `run` once the batch in hand is done."""
+        self._loop.stop()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.claims import WorkLoop, backoff, claim_due, work_on
+from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import InboundEvent, InboxStatus
@@ -36,7 +36,7 @@ class InboxHandler(Protocol):
     async def process(self, payload: dict[str, Any]) -> None: ...
 
 
-class InboxProcessor:
+class InboxProcessor(LoopingWorker):
     def __init__(
         self,
         sessions: SessionFactory,
@@ -50,18 +50,6 @@ class InboxProcessor:
         self._clock = clock
         self._log = logger
         self._loop = WorkLoop(self.process_once, BATCH, poll_seconds, logger, "inbox processing")
-
-    def notify(self) -> None:
-        """Something was queued: process it now rather than at the next poll."""
-        self._loop.notify()
-
-    async def run(self) -> None:
-        """Process due rows forever; cancel to stop."""
-        await self._loop.run()
-
-    def stop(self) -> None:
-        """Return from `run` once the batch in hand is done."""
-        self._loop.stop()
 
     async def process_once(self) -> int:
         """Claim and process one batch of due events; return how many were claimed."""

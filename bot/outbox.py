@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.claims import WorkLoop, backoff, claim_due, work_on
+from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
@@ -30,7 +30,7 @@ BATCH = 50
 CONCURRENCY = 16
 
 
-class OutboxDispatcher:
+class OutboxDispatcher(LoopingWorker):
     def __init__(
         self,
         sessions: SessionFactory,
@@ -44,18 +44,6 @@ class OutboxDispatcher:
         self._clock = clock
         self._log = logger
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
-
-    def notify(self) -> None:
-        """Something was queued: send it now rather than at the next poll."""
-        self._loop.notify()
-
-    async def run(self) -> None:
-        """Send due rows forever; cancel to stop."""
-        await self._loop.run()
-
-    def stop(self) -> None:
-        """Return from `run` once the batch in hand is done."""
-        self._loop.stop()
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due rows; return how many were claimed."""

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.claims import WorkLoop, backoff, claim_due, work_on
+from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Handoff, OutboxStatus, SlackPost, SlackPostKind
@@ -66,7 +66,7 @@ async def root_post(session: AsyncSession, handoff_id: int) -> SlackPost | None:
     return (await session.exec(query.order_by(col(SlackPost.id)))).first()
 
 
-class SlackPoster:
+class SlackPoster(LoopingWorker):
     """Claims due `slack_post` rows and sends them with the Web API client."""
 
     def __init__(
@@ -84,18 +84,6 @@ class SlackPoster:
         self._clock = clock
         self._log = logger
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "slack posting")
-
-    def notify(self) -> None:
-        """Posts were queued: send them now rather than at the next poll."""
-        self._loop.notify()
-
-    async def run(self) -> None:
-        """Send due posts forever; cancel to stop."""
-        await self._loop.run()
-
-    def stop(self) -> None:
-        """Return from `run` once the batch in hand is done."""
-        self._loop.stop()
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due posts; return how many were claimed."""

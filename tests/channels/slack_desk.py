@@ -216,12 +216,14 @@ async def make_desk(
             "LINE_CHANNEL_SECRET": LINE_SECRET,
             "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
             "LINE_API_BASE_URL": f"http://127.0.0.1:{line_server.port}",
-            "LINE_REQUEST_TIMEOUT_SECONDS": "1",
+            # Generous: a call timing out on a loaded test machine would be retried only
+            # after a backoff the manual clock never reaches.
+            "LINE_REQUEST_TIMEOUT_SECONDS": "5",
             "SLACK_SIGNING_SECRET": SLACK_SECRET,
             "SLACK_BOT_TOKEN": SLACK_TOKEN,
             "SLACK_HANDOFF_CHANNEL": CHANNEL,
             "SLACK_API_BASE_URL": f"http://127.0.0.1:{slack_server.port}/api",
-            "SLACK_REQUEST_TIMEOUT_SECONDS": "1",
+            "SLACK_REQUEST_TIMEOUT_SECONDS": "2",
             **env,
         }
     )

@@ -305,7 +305,7 @@ async def test_reply_after_resolution_is_not_sent(desk: Desk) -> None:
 async def test_slack_outage_delays_but_loses_nothing_and_keeps_order(desk: Desk) -> None:
     desk.slack.fail_next(1, "ratelimited", 30)
     desk.slack.fail_next(1, "status", 503)
-    desk.slack.fail_next(1, "hang", 3)  # longer than the 1 s client timeout
+    desk.slack.fail_next(1, "hang", 4)  # longer than the 2 s client timeout
     conversation_id = await line_asks_for_a_person(desk)
     for text in ("一つ目", "二つ目", "三つ目"):
         await desk.line.post(desk.line.text(text))
