@@ -1,0 +1,295 @@
+"""The support KPIs, computed from the conversation records.
+
+Definitions (the README repeats them):
+
+* **Period**: conversations *opened* in `[start, end)`.
+* **Self-resolution rate**: conversations resolved without a handoff, in which the bot
+  gave at least one FAQ answer, and after which the same customer started no other
+  conversation (on any channel) within the FCR window — divided by all conversations
+  in the period.
+* **Containment rate**: conversations with no handoff, whatever their outcome, divided by
+  all conversations. **Handoff rate**: conversations with a handoff, divided by all. The
+  two add up to exactly 100%.
+* **FCR**: resolved conversations not followed by another conversation of the same
+  customer within the window (default 7 days) after they closed — divided by resolved
+  conversations whose window has closed by `now`. Reported for bot-resolved (no
+  handoff) and agent-resolved (handed off) conversations separately. (A message after
+  resolution always opens a new conversation, so a "reopen" is such a follow-up.)
+* **First response time**: handoff request to the first agent reply to the customer.
+  **Resolution time**: opened to resolved. Both as median and 90th percentile.
+* **NPS**: % promoters (9–10) − % detractors (0–6), one decimal. **CSAT**: % of scores
+  4 or 5. Response rate: responses / surveys sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import (
+    Conversation,
+    ConversationStatus,
+    Handoff,
+    Message,
+    Role,
+    UnansweredQuestion,
+)
+from faq.decision import Decision
+
+DEFAULT_FCR_WINDOW = timedelta(days=7)
+
+
+def percent(part: int, whole: int) -> float | None:
+    """`part` of `whole` in percent, one decimal; None when there is nothing to divide."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def nps(scores: Sequence[int]) -> float | None:
+    """Net Promoter Score: % promoters (9-10) minus % detractors (0-6), one decimal."""
+    if not scores:
+        return None
+    promoters = sum(1 for s in scores if s >= 9)
+    detractors = sum(1 for s in scores if s <= 6)
+    return round(100.0 * (promoters - detractors) / len(scores), 1)
+
+
+def csat(scores: Sequence[int]) -> float | None:
+    """CSAT: % of 1-5 scores that are 4 or 5, one decimal."""
+    return percent(sum(1 for s in scores if s >= 4), len(scores))
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The q-quantile by linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds: median and 90th percentile over `count` conversations."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Durations:
+        return cls(len(seconds), quantile(seconds, 0.5), quantile(seconds, 0.9))
+
+
+@dataclass(frozen=True)
+class Fcr:
+    eligible: int  # resolved, window closed
+    first_contact: int  # ... and no follow-up conversation within the window
+
+    @property
+    def rate(self) -> float | None:
+        return percent(self.first_contact, self.eligible)
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    start: datetime
+    end: datetime
+    conversations: int
+    self_resolved: int
+    contained: int
+    handed_off: int
+    fcr_bot: Fcr
+    fcr_agent: Fcr
+    first_response: Durations
+    resolution: Durations
+    volume: dict[str, dict[str, int]] = field(default_factory=dict)  # day -> channel -> n
+    faq_hits: list[tuple[str, int]] = field(default_factory=list)
+    faq_not_helpful: list[tuple[str, int]] = field(default_factory=list)
+    unanswered: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def self_resolution_rate(self) -> float | None:
+        return percent(self.self_resolved, self.conversations)
+
+    @property
+    def containment_rate(self) -> float | None:
+        return percent(self.contained, self.conversations)
+
+    @property
+    def handoff_rate(self) -> float | None:
+        return percent(self.handed_off, self.conversations)
+
+
+async def summary(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    channel: str | None = None,
+    fcr_window: timedelta = DEFAULT_FCR_WINDOW,
+    timezone: tzinfo | None = None,
+    top: int = 10,
+) -> KpiReport:
+    """The KPIs of conversations opened in `[start, end)` (on `channel`, if given)."""
+    query = select(Conversation).where(
+        col(Conversation.opened_at) >= start, col(Conversation.opened_at) < end
+    )
+    if channel is not None:
+        query = query.where(Conversation.channel == channel)
+    conversations = list((await session.exec(query.order_by(col(Conversation.id)))).all())
+    ids = [c.id for c in conversations]
+    handoffs = await _handoffs(session, ids)
+    answered = await _answered(session, ids)
+    follow_ups = await _next_opened(session, conversations)
+
+    self_resolved = contained = 0
+    fcr_bot, fcr_agent = [0, 0], [0, 0]
+    resolution_seconds: list[float] = []
+    for c in conversations:
+        assert c.id is not None
+        handed = c.id in handoffs
+        contained += not handed
+        if c.status != ConversationStatus.RESOLVED or c.closed_at is None:
+            continue
+        resolution_seconds.append((c.closed_at - c.opened_at).total_seconds())
+        nxt = follow_ups.get(c.id)
+        no_follow_up = nxt is None or nxt >= c.closed_at + fcr_window
+        if not handed and c.id in answered and no_follow_up:
+            self_resolved += 1
+        if c.closed_at + fcr_window <= now:
+            tally = fcr_agent if handed else fcr_bot
+            tally[0] += 1
+            tally[1] += no_follow_up
+    first_response = [
+        (h.first_response_at - h.requested_at).total_seconds()
+        for h in handoffs.values()
+        if h.first_response_at is not None
+    ]
+    return KpiReport(
+        start=start,
+        end=end,
+        conversations=len(conversations),
+        self_resolved=self_resolved,
+        contained=contained,
+        handed_off=len(conversations) - contained,
+        fcr_bot=Fcr(*fcr_bot),
+        fcr_agent=Fcr(*fcr_agent),
+        first_response=Durations.of(first_response),
+        resolution=Durations.of(resolution_seconds),
+        volume=_volume(conversations, timezone),
+        faq_hits=await _faq_hits(session, ids, top),
+        faq_not_helpful=await _not_helpful(session, ids, top),
+        unanswered=await _unanswered(session, ids, top),
+    )
+
+
+async def _handoffs(session: AsyncSession, ids: list[int | None]) -> dict[int, Handoff]:
+    """The first handoff of each conversation that has one."""
+    rows = (
+        await session.exec(
+            select(Handoff)
+            .where(col(Handoff.conversation_id).in_(ids))
+            .order_by(col(Handoff.requested_at), col(Handoff.id))
+        )
+    ).all()
+    first: dict[int, Handoff] = {}
+    for row in rows:
+        first.setdefault(row.conversation_id, row)
+    return first
+
+
+async def _answered(session: AsyncSession, ids: list[int | None]) -> set[int]:
+    query = select(Message.conversation_id).where(
+        col(Message.conversation_id).in_(ids),
+        Message.role == Role.BOT,
+        Message.decision == Decision.ANSWER,
+    )
+    return set((await session.exec(query)).all())
+
+
+async def _next_opened(
+    session: AsyncSession, conversations: list[Conversation]
+) -> dict[int, datetime]:
+    """For each conversation, when the same customer next opened another one (any
+    channel, any time after it was opened), if ever."""
+    customers = {c.customer_id for c in conversations}
+    rows = (
+        await session.exec(
+            select(Conversation.customer_id, Conversation.id, Conversation.opened_at)
+            .where(col(Conversation.customer_id).in_(customers))
+            .order_by(col(Conversation.opened_at), col(Conversation.id))
+        )
+    ).all()
+    by_customer: dict[int, list[tuple[int, datetime]]] = {}
+    for customer_id, conversation_id, opened_at in rows:
+        assert conversation_id is not None
+        by_customer.setdefault(customer_id, []).append((conversation_id, opened_at))
+    result: dict[int, datetime] = {}
+    for c in conversations:
+        assert c.id is not None
+        later = [
+            opened
+            for other, opened in by_customer.get(c.customer_id, [])
+            if other != c.id and (opened, other) > (c.opened_at, c.id)
+        ]
+        if later:
+            result[c.id] = later[0]
+    return result
+
+
+def _volume(
+    conversations: list[Conversation], timezone: tzinfo | None
+) -> dict[str, dict[str, int]]:
+    volume: dict[str, Counter[str]] = {}
+    for c in conversations:
+        day = c.opened_at.astimezone(timezone).date().isoformat()
+        volume.setdefault(day, Counter())[c.channel] += 1
+    return {day: dict(counts) for day, counts in sorted(volume.items())}
+
+
+async def _faq_hits(
+    session: AsyncSession, ids: list[int | None], top: int
+) -> list[tuple[str, int]]:
+    query = select(Message.faq_entry_id).where(
+        col(Message.conversation_id).in_(ids),
+        Message.role == Role.BOT,
+        Message.decision == Decision.ANSWER,
+    )
+    counts = Counter(e for e in (await session.exec(query)).all() if e)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+async def _not_helpful(
+    session: AsyncSession, ids: list[int | None], top: int
+) -> list[tuple[str, int]]:
+    query = select(Message.postback).where(
+        col(Message.conversation_id).in_(ids),
+        Message.role == Role.CUSTOMER,
+        col(Message.postback).startswith("helpful:no:"),
+    )
+    counts = Counter(p.removeprefix("helpful:no:") for p in (await session.exec(query)).all() if p)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+async def _unanswered(
+    session: AsyncSession, ids: list[int | None], top: int
+) -> list[tuple[str, int]]:
+    from faq.unanswered import UnansweredItem, group_questions
+
+    rows = (
+        await session.exec(
+            select(UnansweredQuestion).where(col(UnansweredQuestion.conversation_id).in_(ids))
+        )
+    ).all()
+    items = [
+        UnansweredItem(r.text, r.locale, tuple(str(c["id"]) for c in r.candidates)) for r in rows
+    ]
+    return [(g.representative, g.count) for g in group_questions(items)[:top]]
