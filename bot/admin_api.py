@@ -12,28 +12,35 @@ from bot.db import SessionFactory
 from handoff.queue import waiting_cases
 
 
-class AdminApi:
-    def __init__(self, sessions: SessionFactory, admin_token: str | None, clock: Clock) -> None:
-        self._sessions = sessions
+class AdminGuard:
+    """Lets a request through only with `Authorization: Bearer <admin token>`."""
+
+    def __init__(self, admin_token: str | None) -> None:
         self._token = admin_token
-        self._clock = clock
 
-    def register(self, router: web.UrlDispatcher) -> None:
-        router.add_get("/api/handoffs", self.handoffs)
-
-    def _check(self, request: web.Request) -> None:
+    def check(self, request: web.Request) -> None:
         if self._token is None:
-            raise _json_http(web.HTTPForbidden, "the admin API is off: set HELPDESK_ADMIN_TOKEN")
+            raise json_http(web.HTTPForbidden, "the admin API is off: set HELPDESK_ADMIN_TOKEN")
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         # compare_digest: the time taken must not tell how much of a guess was right.
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             given.strip().encode(), self._token.encode()
         ):
-            raise _json_http(web.HTTPUnauthorized, "missing or invalid admin token")
+            raise json_http(web.HTTPUnauthorized, "missing or invalid admin token")
+
+
+class AdminApi:
+    def __init__(self, sessions: SessionFactory, guard: AdminGuard, clock: Clock) -> None:
+        self._sessions = sessions
+        self._guard = guard
+        self._clock = clock
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/api/handoffs", self.handoffs)
 
     async def handoffs(self, request: web.Request) -> web.Response:
         """The queue of waiting handoffs, oldest first."""
-        self._check(request)
+        self._guard.check(request)
         now = self._clock()
         async with self._sessions() as session:
             cases = await waiting_cases(session)
@@ -56,5 +63,5 @@ class AdminApi:
         )
 
 
-def _json_http(cls: type[web.HTTPException], reason: str) -> web.HTTPException:
+def json_http(cls: type[web.HTTPException], reason: str) -> web.HTTPException:
     return cls(text=json.dumps({"error": reason}), content_type="application/json")

@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.admin_api import AdminApi
+from bot.admin_api import AdminApi, AdminGuard
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
@@ -30,6 +30,7 @@ from bot.events import EventBus, HandoffRequested
 from bot.inbox import InboxHandler, InboxProcessor
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
+from bot.reports_api import ReportsApi
 from bot.texts import Texts
 from channels.line.handler import LineEventHandler
 from channels.line.output import LineOutput
@@ -140,7 +141,9 @@ def create_app(
         line_url=settings.line.add_friend_url if settings.line else None,
     )
     WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
-    AdminApi(sessions, settings.admin_token, clock).register(app.router)
+    guard = AdminGuard(settings.admin_token)
+    AdminApi(sessions, guard, clock).register(app.router)
+    ReportsApi(sessions, guard, clock, settings.business_hours.timezone).register(app.router)
     if settings.line is not None and line is not None:
         inbox_handlers[line.name] = LineEventHandler(
             engine, sessions, line, clock, log.getChild("line")
