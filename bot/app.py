@@ -40,6 +40,7 @@ from channels.slack.desk import SlackDesk
 from channels.slack.events_endpoint import SlackEventsEndpoint
 from channels.slack.posts import SlackPoster
 from channels.web.api import WebChatApi, WebChatOptions
+from channels.web.dashboard import DashboardPage
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
 from faq.library import FaqLibrary
@@ -144,6 +145,7 @@ def create_app(
     guard = AdminGuard(settings.admin_token)
     AdminApi(sessions, guard, clock).register(app.router)
     ReportsApi(sessions, guard, clock, settings.business_hours.timezone).register(app.router)
+    DashboardPage().register(app.router)
     if settings.line is not None and line is not None:
         inbox_handlers[line.name] = LineEventHandler(
             engine, sessions, line, clock, log.getChild("line")
