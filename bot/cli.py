@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade = db_commands.add_parser("upgrade", help="apply migrations up to the newest")
     db_upgrade.set_defaults(func=_db_upgrade)
 
+    report = commands.add_parser("report", help="print the KPIs of a period")
+    report.add_argument("--from", dest="first", help="first day, YYYY-MM-DD (default: 6 days ago)")
+    report.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument("--channel", help="only this channel (web, line)")
+    report.set_defaults(func=_report)
+
     faq_commands = faq_cli.register(commands)
     unanswered = faq_commands.add_parser(
         "unanswered", help="questions that ended in a handoff or a 'no', grouped by topic"
@@ -109,6 +115,40 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print("database is at the newest schema")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import date, datetime, time, timedelta
+
+    from bot.clock import utc_now
+    from bot.db import make_engine, make_session_factory
+    from surveys.kpis import summary
+    from surveys.report_table import format_report
+
+    settings = _settings()
+    tz = settings.business_hours.timezone
+    try:
+        last = date.fromisoformat(args.last) if args.last else utc_now().astimezone(tz).date()
+        first = date.fromisoformat(args.first) if args.first else last - timedelta(days=6)
+    except ValueError as exc:
+        print(f"helpdesk: --from/--to must be dates like 2026-11-01 ({exc})", file=sys.stderr)
+        return 2
+    start = datetime.combine(first, time(0), tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url, settings.database_schema)
+        try:
+            async with make_session_factory(engine)() as session:
+                report = await summary(
+                    session, start, end, utc_now(), channel=args.channel, timezone=tz
+                )
+        finally:
+            await engine.dispose()
+        return format_report(report, f"{first} to {last}", args.channel)
+
+    print(asyncio.run(run()))
     return 0
 
 

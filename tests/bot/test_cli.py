@@ -115,3 +115,30 @@ async def test_faq_unanswered_groups_what_the_engine_recorded(
     assert lines[0].split()[:2] == ["2x", "[ja]"] and "駐車場はありますか" in lines[0]
     assert any("1x [ja] ペットは入れますか" in line for line in lines)
     assert "draft-002" in draft.read_text(encoding="utf-8")
+
+
+async def test_report_prints_the_kpis(database: Database, tmp_path: Path) -> None:
+    from bot.db import make_engine, make_session_factory, upgrade
+    from tests.surveys.test_kpis import build_history
+
+    engine = make_engine(database.url, database.schema)
+    await upgrade(engine)
+    await build_history(make_session_factory(engine))
+    await engine.dispose()
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    proc = await asyncio.create_subprocess_exec(
+        str(helpdesk), "report", "--from", "2026-11-01", "--to", "2026-11-07",
+        env={**os.environ, **database.env, "HELPDESK_TIMEZONE": "UTC"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    table = dict(
+        (line[:20].strip(), line[20:].strip()) for line in out.decode().splitlines()[:9]
+    )
+    assert table["conversations"] == "6"
+    assert table["self-resolution"] == "33.3%"
+    assert table["handoff"] == "33.3%"
+    assert table["FCR, bot-resolved"] == "66.7% (n=3)"
+    assert table["first response"] == "median 12.5 min, p90 18.5 min (n=2)"
+    assert "駐車場はありますか" in out.decode()

@@ -1,0 +1,48 @@
+"""The KPI report as a plain-text table, for `helpdesk report`."""
+
+from __future__ import annotations
+
+from surveys.kpis import Durations, KpiReport
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _durations(d: Durations) -> str:
+    return f"median {_duration(d.median)}, p90 {_duration(d.p90)} (n={d.count})"
+
+
+def format_report(report: KpiReport, period: str, channel: str | None) -> str:
+    rows = [
+        ("period", period + (f", channel {channel}" if channel else "")),
+        ("conversations", str(report.conversations)),
+        ("self-resolution", _rate(report.self_resolution_rate)),
+        ("containment", _rate(report.containment_rate)),
+        ("handoff", _rate(report.handoff_rate)),
+        ("FCR, bot-resolved", f"{_rate(report.fcr_bot.rate)} (n={report.fcr_bot.eligible})"),
+        ("FCR, agent-resolved", f"{_rate(report.fcr_agent.rate)} (n={report.fcr_agent.eligible})"),
+        ("first response", _durations(report.first_response)),
+        ("resolution time", _durations(report.resolution)),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    if report.faq_hits:
+        lines.append("")
+        lines.append("top FAQ entries: " + ", ".join(f"{i} ({n})" for i, n in report.faq_hits))
+    if report.faq_not_helpful:
+        lines.append("did not help: " + ", ".join(f"{i} ({n})" for i, n in report.faq_not_helpful))
+    if report.unanswered:
+        lines.append("top unanswered:")
+        lines += [f"  {n:4d}x {q}" for q, n in report.unanswered]
+    return "\n".join(lines)
