@@ -28,8 +28,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import (
@@ -127,6 +129,15 @@ class KpiReport:
         return percent(self.handed_off, self.conversations)
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    channel: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
 async def summary(
     session: AsyncSession,
     start: datetime,
@@ -139,22 +150,34 @@ async def summary(
     top: int = 10,
 ) -> KpiReport:
     """The KPIs of conversations opened in `[start, end)` (on `channel`, if given)."""
-    query = select(Conversation).where(
-        col(Conversation.opened_at) >= start, col(Conversation.opened_at) < end
-    )
+    in_period = [col(Conversation.opened_at) >= start, col(Conversation.opened_at) < end]
     if channel is not None:
-        query = query.where(Conversation.channel == channel)
-    conversations = list((await session.exec(query.order_by(col(Conversation.id)))).all())
-    ids = [c.id for c in conversations]
+        in_period.append(col(Conversation.channel) == channel)
+    # Plain rows, not ORM objects: a period can hold a hundred thousand conversations.
+    query = (
+        sa_select(
+            col(Conversation.id), col(Conversation.channel), col(Conversation.status),
+            col(Conversation.opened_at), col(Conversation.closed_at),
+        )
+        .where(*in_period)
+        .order_by(col(Conversation.id))
+    )  # fmt: skip
+    connection = await session.connection()
+    conversations = [
+        _Row(cid, channel_, status, opened, closed)
+        for cid, channel_, status, opened, closed in (await connection.execute(query)).all()
+        if cid is not None
+    ]
+    # The period as a sub-select: the related queries filter by it in the database.
+    ids = select(Conversation.id).where(*in_period).scalar_subquery()
     handoffs = await _handoffs(session, ids)
     answered = await _answered(session, ids)
-    follow_ups = await _next_opened(session, conversations)
+    follow_ups = await _next_opened(session, start)
 
     self_resolved = contained = 0
     fcr_bot, fcr_agent = [0, 0], [0, 0]
     resolution_seconds: list[float] = []
     for c in conversations:
-        assert c.id is not None
         handed = c.id in handoffs
         contained += not handed
         if c.status != ConversationStatus.RESOLVED or c.closed_at is None:
@@ -191,7 +214,7 @@ async def summary(
     )
 
 
-async def _handoffs(session: AsyncSession, ids: list[int | None]) -> dict[int, Handoff]:
+async def _handoffs(session: AsyncSession, ids: Any) -> dict[int, Handoff]:
     """The first handoff of each conversation that has one."""
     rows = (
         await session.exec(
@@ -206,7 +229,7 @@ async def _handoffs(session: AsyncSession, ids: list[int | None]) -> dict[int, H
     return first
 
 
-async def _answered(session: AsyncSession, ids: list[int | None]) -> set[int]:
+async def _answered(session: AsyncSession, ids: Any) -> set[int]:
     query = select(Message.conversation_id).where(
         col(Message.conversation_id).in_(ids),
         Message.role == Role.BOT,
@@ -215,39 +238,24 @@ async def _answered(session: AsyncSession, ids: list[int | None]) -> set[int]:
     return set((await session.exec(query)).all())
 
 
-async def _next_opened(
-    session: AsyncSession, conversations: list[Conversation]
-) -> dict[int, datetime]:
-    """For each conversation, when the same customer next opened another one (any
-    channel, any time after it was opened), if ever."""
-    customers = {c.customer_id for c in conversations}
-    rows = (
-        await session.exec(
-            select(Conversation.customer_id, Conversation.id, Conversation.opened_at)
-            .where(col(Conversation.customer_id).in_(customers))
-            .order_by(col(Conversation.opened_at), col(Conversation.id))
-        )
-    ).all()
-    by_customer: dict[int, list[tuple[int, datetime]]] = {}
-    for customer_id, conversation_id, opened_at in rows:
-        assert conversation_id is not None
-        by_customer.setdefault(customer_id, []).append((conversation_id, opened_at))
-    result: dict[int, datetime] = {}
-    for c in conversations:
-        assert c.id is not None
-        later = [
-            opened
-            for other, opened in by_customer.get(c.customer_id, [])
-            if other != c.id and (opened, other) > (c.opened_at, c.id)
-        ]
-        if later:
-            result[c.id] = later[0]
-    return result
+async def _next_opened(session: AsyncSession, start: datetime) -> dict[int, datetime]:
+    """For each conversation opened since `start`, when the same customer next opened
+    another one (any channel), if ever. A window function does it in the database; the
+    next conversation of one opened in the period was opened in or after it, so nothing
+    before `start` is needed."""
+    opened = col(Conversation.opened_at)
+    following = (
+        # type_: without it SQLite hands the timestamp back as text
+        func.lead(opened, type_=Conversation.__table__.c.opened_at.type)  # type: ignore[attr-defined]
+        .over(partition_by=col(Conversation.customer_id), order_by=(opened, col(Conversation.id)))
+        .label("next_opened")
+    )
+    query = select(col(Conversation.id), following).where(opened >= start)
+    rows = (await session.exec(query)).all()
+    return {cid: nxt for cid, nxt in rows if cid is not None and nxt is not None}
 
 
-def _volume(
-    conversations: list[Conversation], timezone: tzinfo | None
-) -> dict[str, dict[str, int]]:
+def _volume(conversations: list[_Row], timezone: tzinfo | None) -> dict[str, dict[str, int]]:
     volume: dict[str, Counter[str]] = {}
     for c in conversations:
         day = c.opened_at.astimezone(timezone).date().isoformat()
@@ -255,9 +263,7 @@ def _volume(
     return {day: dict(counts) for day, counts in sorted(volume.items())}
 
 
-async def _faq_hits(
-    session: AsyncSession, ids: list[int | None], top: int
-) -> list[tuple[str, int]]:
+async def _faq_hits(session: AsyncSession, ids: Any, top: int) -> list[tuple[str, int]]:
     query = select(Message.faq_entry_id).where(
         col(Message.conversation_id).in_(ids),
         Message.role == Role.BOT,
@@ -267,9 +273,7 @@ async def _faq_hits(
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
-async def _not_helpful(
-    session: AsyncSession, ids: list[int | None], top: int
-) -> list[tuple[str, int]]:
+async def _not_helpful(session: AsyncSession, ids: Any, top: int) -> list[tuple[str, int]]:
     query = select(Message.postback).where(
         col(Message.conversation_id).in_(ids),
         Message.role == Role.CUSTOMER,
@@ -279,9 +283,7 @@ async def _not_helpful(
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
-async def _unanswered(
-    session: AsyncSession, ids: list[int | None], top: int
-) -> list[tuple[str, int]]:
+async def _unanswered(session: AsyncSession, ids: Any, top: int) -> list[tuple[str, int]]:
     from faq.unanswered import UnansweredItem, group_questions
 
     rows = (
