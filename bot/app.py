@@ -46,6 +46,11 @@ from channels.web.output import WebOutput
 from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
 from handoff.service import HandoffService
+from surveys.alerts import SlackSurveyAlerts
+from surveys.dispatcher import SurveyDispatcher
+from surveys.planner import SurveyPlanner
+from surveys.policy import SurveyPolicy
+from surveys.responder import SurveyResponder
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class Services:
     clock: Clock
     handoffs: HandoffService
     slack: SlackParts | None
+    surveys: SurveyDispatcher
+    # Started and stopped with the app; tests pause it and tick by hand.
+    scheduler: AsyncIOScheduler
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 # How often unclaimed cases are checked for a reminder (the wait itself is a setting).
 REMINDER_TICK_SECONDS = 30
+# How often due surveys are claimed and sent; the delay itself is a setting.
+SURVEY_TICK_SECONDS = 5
 
 
 def create_app(
@@ -112,6 +122,10 @@ def create_app(
     outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"))
     inbox_handlers: dict[str, InboxHandler] = {}
     inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"))
+    policy = survey_policy(settings)
+    survey_log = log.getChild("surveys")
+    alerts = SlackSurveyAlerts() if settings.slack is not None else None
+    responder = SurveyResponder(texts, policy, alerts, survey_log)
     engine = Engine(
         sessions=sessions,
         faq=faq,
@@ -122,6 +136,7 @@ def create_app(
         default_locale=settings.default_locale,
         on_outbox=outbox.notify,
         logger=log.getChild("engine"),
+        surveys=responder,
     )
     handoffs = HandoffService(sessions, texts, bus, clock, outbox.notify, log.getChild("handoff"))
     notices = HandoffNotices(
@@ -129,9 +144,12 @@ def create_app(
     )
     bus.subscribe(HandoffRequested, notices.on_handoff_requested)
     slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"))
+    SurveyPlanner(sessions, policy, clock, survey_log).subscribe(bus)
+    surveys = SurveyDispatcher(sessions, texts, policy, clock, outbox.notify, survey_log)
     services = Services(
-        settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack
-    )
+        settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack,
+        surveys, _scheduler(surveys, slack),
+    )  # fmt: skip
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
     app[SERVICES] = services
@@ -164,6 +182,35 @@ def create_app(
 
     app.on_shutdown.append(close_websockets)
     return app
+
+
+def _scheduler(surveys: SurveyDispatcher, slack: SlackParts | None) -> AsyncIOScheduler:
+    """The in-memory ticker. It only ticks: what is due lives in rows (survey.due_at,
+    handoff.remind_at), so a restart or a second replica neither loses nor doubles work."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        surveys.tick, "interval", seconds=SURVEY_TICK_SECONDS, id="surveys",
+        coalesce=True, max_instances=1, misfire_grace_time=None,
+    )  # fmt: skip
+    if slack is not None:
+        scheduler.add_job(
+            slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
+            id="unclaimed_reminders", coalesce=True, max_instances=1, misfire_grace_time=None,
+        )  # fmt: skip
+    return scheduler
+
+
+def survey_policy(settings: Settings) -> SurveyPolicy:
+    """The survey rules' knobs from the HELPDESK_SURVEY_* settings."""
+    return SurveyPolicy(
+        delay=timedelta(minutes=settings.survey_delay_minutes),
+        throttle=timedelta(hours=settings.survey_throttle_hours),
+        nps_interval=timedelta(days=settings.nps_interval_days),
+        expiry=timedelta(days=settings.survey_expiry_days),
+        skip_small_talk=settings.survey_skip_small_talk,
+        skip_unanswered_handoff=settings.survey_skip_unanswered_handoff,
+        review_url=settings.review_url,
+    )
 
 
 def _slack_desk(
@@ -228,7 +275,6 @@ def _lifecycle(
         faq_watch = asyncio.create_task(
             services.faq.watch(settings.faq_reload_seconds), name="faq"
         )
-        scheduler: AsyncIOScheduler | None = None
         if services.slack is None:
             log.warning(
                 "Slack agent desk is off: set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and "
@@ -238,19 +284,14 @@ def _lifecycle(
         else:
             loops.append(services.slack.poster)
             tasks.append(asyncio.create_task(services.slack.poster.run(), name="slack"))
-            # The scheduler only ticks; which cases are due lives in handoff.remind_at.
-            scheduler = AsyncIOScheduler(timezone="UTC")
-            scheduler.add_job(
-                services.slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
-                id="unclaimed_reminders", coalesce=True, max_instances=1, misfire_grace_time=None,
-            )  # fmt: skip
-            scheduler.start()
             log.info("Slack agent desk is on", extra={"endpoint": "/slack/events"})
+        # start() needs the running loop, so it happens here and not in create_app.
+        scheduler = services.scheduler
+        scheduler.start()
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=False)
             faq_watch.cancel()
             # Let the work loops finish the batch in hand before the database goes away.
             for loop in loops:

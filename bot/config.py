@@ -59,6 +59,13 @@ class Settings:
     slack: SlackSettings | None = None
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     unclaimed_reminder_minutes: int = 10
+    survey_delay_minutes: int = 10
+    survey_throttle_hours: int = 24
+    nps_interval_days: int = 90
+    survey_expiry_days: int = 7
+    survey_skip_small_talk: bool = True
+    survey_skip_unanswered_handoff: bool = True
+    review_url: str | None = None
 
     @property
     def thresholds(self) -> Thresholds:
@@ -110,6 +117,25 @@ class Settings:
             unclaimed_reminder_minutes=r.get(
                 "HELPDESK_UNCLAIMED_REMINDER_MINUTES", _positive_int, cls.unclaimed_reminder_minutes
             ),
+            survey_delay_minutes=r.get(
+                "HELPDESK_SURVEY_DELAY_MINUTES", _non_negative_int, cls.survey_delay_minutes
+            ),
+            survey_throttle_hours=r.get(
+                "HELPDESK_SURVEY_THROTTLE_HOURS", _non_negative_int, cls.survey_throttle_hours
+            ),
+            nps_interval_days=r.get(
+                "HELPDESK_NPS_INTERVAL_DAYS", _non_negative_int, cls.nps_interval_days
+            ),
+            survey_expiry_days=r.get(
+                "HELPDESK_SURVEY_EXPIRY_DAYS", _positive_int, cls.survey_expiry_days
+            ),
+            survey_skip_small_talk=r.get(
+                "HELPDESK_SURVEY_SKIP_SMALL_TALK", _bool, cls.survey_skip_small_talk
+            ),
+            survey_skip_unanswered_handoff=r.get(
+                "HELPDESK_SURVEY_SKIP_UNANSWERED_HANDOFF", _bool, cls.survey_skip_unanswered_handoff
+            ),
+            review_url=r.get("HELPDESK_REVIEW_URL", _url, None),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
@@ -239,6 +265,13 @@ def _positive_int(raw: str) -> int:
     value = _int(raw)
     if value <= 0:
         raise ValueError("expected a whole number above 0")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more")
     return value
 
 

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -71,6 +72,42 @@ class MatcherSource(Protocol):
 
 
 @dataclass(frozen=True)
+class SurveyReplies:
+    """What the survey hook made of a customer's message: the surveyed conversation it
+    belongs to, and what the bot says back."""
+
+    conversation_id: int
+    texts: tuple[str, ...]
+
+
+class SurveyHook(Protocol):
+    """Survey answers and comments, handled in the surveyed (resolved) conversation
+    instead of opening a new one. Implemented by `surveys.responder.SurveyResponder`."""
+
+    async def answer(
+        self, session: AsyncSession, identity: Identity, postback: str, now: datetime
+    ) -> SurveyReplies | None:
+        """Record a survey button; None when it is not a survey answer of this customer."""
+        ...
+
+    async def awaiting_comment(
+        self, session: AsyncSession, identity: Identity, now: datetime
+    ) -> int | None:
+        """The survey whose follow-up question this identity's next text answers, if any."""
+        ...
+
+    async def take_comment(
+        self, session: AsyncSession, survey_id: int, text: str, now: datetime
+    ) -> SurveyReplies:
+        """Store `text` as the survey's comment."""
+        ...
+
+    async def drop_comment(self, session: AsyncSession, survey_id: int) -> None:
+        """Stop waiting for a comment: the customer moved on to something else."""
+        ...
+
+
+@dataclass(frozen=True)
 class HandleResult:
     """What came of one inbound: the stored customer message and the bot's replies."""
 
@@ -105,8 +142,10 @@ class Engine:
         default_locale: str,
         on_outbox: Callable[[], None],
         logger: logging.Logger,
+        surveys: SurveyHook | None = None,
     ) -> None:
         self._sessions = sessions
+        self._surveys = surveys
         self._faq = faq
         self._texts = texts
         self._bus = bus
@@ -131,9 +170,13 @@ class Engine:
                         )
                     )
                     await session.flush()
-                turn = await self._start_turn(session, inbound)
-                turn.customer_message = await self._store_customer_message(turn)
-                await self._decide(turn)
+                survey_turn = await self._survey_turn(session, inbound)
+                if survey_turn is not None:
+                    turn = survey_turn
+                else:
+                    turn = await self._start_turn(session, inbound)
+                    turn.customer_message = await self._store_customer_message(turn)
+                    await self._decide(turn)
         except IntegrityError:
             if inbound.event_id is None:
                 raise
@@ -193,6 +236,47 @@ class Engine:
             if detected is not None:
                 conversation.locale = detected
         return _Turn(session, identity, conversation, inbound, events=events)
+
+    async def _survey_turn(self, session: AsyncSession, inbound: Inbound) -> _Turn | None:
+        """A survey answer or comment, stored and answered in the surveyed conversation;
+        None when the inbound is anything else."""
+        hook = self._surveys
+        if hook is None or (inbound.postback is None and inbound.text is None):
+            return None
+        now = self._clock()
+        identity = await get_or_create_identity(session, inbound.channel, inbound.customer_ref, now)
+        replies: SurveyReplies | None = None
+        if inbound.postback is not None:
+            replies = await hook.answer(session, identity, inbound.postback, now)
+        elif inbound.text is not None:
+            survey_id = await hook.awaiting_comment(session, identity, now)
+            if survey_id is None:
+                return None
+            if await self._is_new_request(session, identity, inbound.text):
+                # The rule: the next text after the follow-up question is the comment
+                # unless it is plainly a new request; then it is handled as one.
+                await hook.drop_comment(session, survey_id)
+                return None
+            replies = await hook.take_comment(session, survey_id, inbound.text, now)
+        if replies is None:
+            return None
+        conversation = await session.get(Conversation, replies.conversation_id)
+        assert conversation is not None
+        turn = _Turn(session, identity, conversation, inbound)
+        turn.customer_message = await self._store_customer_message(turn)
+        for text in replies.texts:
+            await self._reply(turn, text)
+        return turn
+
+    async def _is_new_request(self, session: AsyncSession, identity: Identity, text: str) -> bool:
+        """Text that must not be swallowed as a survey comment: an open conversation's
+        message, a link code, a request for a person, or a question the FAQ answers."""
+        if await open_conversation_for(session, identity) is not None:
+            return True
+        if parse_code(text) is not None or detect_intent(text) is Intent.HUMAN:
+            return True
+        matches = await self._search(text, self._default_locale)
+        return decide(matches, self._thresholds).decision is Decision.ANSWER
 
     async def _store_customer_message(self, turn: _Turn) -> Message:
         inbound = turn.inbound

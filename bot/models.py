@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -225,6 +225,7 @@ class SlackPostKind(StrEnum):
     ROOT = "root"  # the case's root message; its ts becomes the thread
     THREAD = "thread"  # a reply in the case's thread
     UPDATE = "update"  # re-render the root message (claimed, resolved)
+    ALERT = "alert"  # a top-level message about a conversation without a case (surveys)
 
 
 class SlackPost(SQLModel, table=True):
@@ -236,7 +237,8 @@ class SlackPost(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    handoff_id: int = Field(foreign_key="handoff.id", index=True)
+    # None only for an ALERT about a conversation that never became a case.
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
     kind: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
     status: str = Field(default=OutboxStatus.PENDING, index=True)
@@ -247,3 +249,49 @@ class SlackPost(SQLModel, table=True):
     sent_at: datetime | None = None
     # The ts Slack gave the posted message.
     result_ts: str | None = None
+
+
+class SurveyKind(StrEnum):
+    CSAT = "csat"  # 1-5: how satisfied with this support
+    NPS = "nps"  # 0-10: how likely to recommend us
+
+
+class SurveyStatus(StrEnum):
+    PLANNED = "planned"  # waiting for due_at
+    SENDING = "sending"  # claimed by a ticker (only ever inside its transaction)
+    SENT = "sent"  # the question is in the customer's outbox
+    ANSWERED = "answered"
+    EXPIRED = "expired"  # not answered before expires_at
+    SKIPPED = "skipped"  # a rule said no; skip_reason names it
+
+
+class Survey(SQLModel, table=True):
+    """One CSAT or NPS micro-survey after a resolved conversation.
+
+    The row is the timer: a ticker claims rows whose `due_at` has passed (see
+    `surveys.dispatcher`), so a restart or a second process neither loses nor doubles
+    one. The answer (score and optional comment) is stored on the row itself.
+    """
+
+    # One survey per conversation: a ConversationResolved seen twice plans nothing new.
+    __table_args__ = (UniqueConstraint("conversation_id", name="uq_survey_conversation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str
+    kind: str
+    status: str = Field(default=SurveyStatus.PLANNED, index=True)
+    skip_reason: str | None = None
+    attempts: int = 0
+    due_at: datetime = Field(index=True)
+    sent_at: datetime | None = None
+    expires_at: datetime | None = None
+    answered_at: datetime | None = None
+    score: int | None = None
+    comment: str | None = Field(default=None, sa_type=Text)
+    # Until when the customer's next text counts as the comment (None: not waiting).
+    comment_until: datetime | None = None
+    # The bot message that asked the question.
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    created_at: datetime

@@ -1,7 +1,8 @@
 """The postback strings the bot puts on its buttons, parsed back at the engine's edge.
 
 The format is ours, short enough for LINE's 300-byte postback data: `faq:<entry id>`,
-`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`, `cat:<category>`.
+`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`, `cat:<category>`, and
+`survey:<survey id>:<score>` for survey answers.
 """
 
 from __future__ import annotations
@@ -43,3 +44,22 @@ def parse_postback(data: str) -> Postback | None:
         if data.startswith(prefix) and len(data) > len(prefix):
             return Postback(kind, data[len(prefix) :])
     return None
+
+
+# Survey answers: `survey:<survey id>:<score>`. Kept apart from PostbackKind because the
+# engine hands them to its survey hook before a conversation is chosen.
+SURVEY_PREFIX = "survey:"
+
+
+def encode_survey_answer(survey_id: int, score: int) -> str:
+    return f"{SURVEY_PREFIX}{survey_id}:{score}"
+
+
+def parse_survey_answer(data: str) -> tuple[int, int] | None:
+    """(survey id, score) of a survey button, or None for any other postback."""
+    if not data.startswith(SURVEY_PREFIX):
+        return None
+    survey_id, sep, score = data[len(SURVEY_PREFIX) :].partition(":")
+    if not sep or not survey_id.isdigit() or not score.isdigit():
+        return None
+    return int(survey_id), int(score)

@@ -58,6 +58,19 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         ),
         "outside_hours": "ただいま営業時間外です。{opens}以降にスタッフがお返事します。",
         "agent_sender_name": "スタッフ",
+        "survey_csat_question": (
+            "今回のサポートにどのくらい満足されましたか？"
+            "1（不満）〜5（とても満足）でお選びください。"
+        ),
+        "survey_nps_question": (
+            "私たちのサービスを友人や同僚にすすめる可能性はどのくらいありますか？"
+            "0（まったくない）〜10（とてもある）でお選びください。"
+        ),
+        "survey_thanks": "ご回答ありがとうございます。",
+        "survey_follow_up": "よろしければ理由を教えてください。",
+        "survey_comment_thanks": "貴重なご意見をありがとうございます。今後の改善に役立てます。",
+        "survey_closed": "ありがとうございます。このアンケートは受付を終了しました。",
+        "survey_review": "よろしければレビューで感想をお聞かせください：{url}",
     },
     "en": {
         "greeting": "Hi! Ask me anything. If I can't help, I'll put you through to our team.",
@@ -94,6 +107,19 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "queue_position": "You are number {position} in the queue; our team will be with you soon.",
         "outside_hours": "Our team is away right now. An agent will reply after {opens}.",
         "agent_sender_name": "Staff",
+        "survey_csat_question": (
+            "How satisfied are you with this support? "
+            "Choose from 1 (not at all) to 5 (very satisfied)."
+        ),
+        "survey_nps_question": (
+            "How likely are you to recommend us to a friend or colleague? "
+            "Choose from 0 (not at all likely) to 10 (extremely likely)."
+        ),
+        "survey_thanks": "Thank you for your answer.",
+        "survey_follow_up": "What could we do better?",
+        "survey_comment_thanks": "Thank you for your feedback; it helps us improve.",
+        "survey_closed": "Thank you! This survey has already closed.",
+        "survey_review": "If you have a moment, a review would mean a lot to us: {url}",
     },
 }
 

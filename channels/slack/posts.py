@@ -99,9 +99,11 @@ class SlackPoster(LoopingWorker):
         async with self._sessions() as session:
             post = await session.get(SlackPost, post_id)
             assert post is not None
-            handoff = await session.get(Handoff, post.handoff_id)
-            assert handoff is not None
-            root = await root_post(session, post.handoff_id)
+            handoff: Handoff | None = None
+            root: SlackPost | None = None
+            if post.handoff_id is not None:
+                handoff = await session.get(Handoff, post.handoff_id)
+                root = await root_post(session, post.handoff_id)
         error: str | None = None
         retry_after: float | None = None
         permanent = False
@@ -118,10 +120,21 @@ class SlackPoster(LoopingWorker):
         await self._record(post, error, retry_after, permanent, posted)
 
     async def _post(
-        self, post: SlackPost, handoff: Handoff, root: SlackPost | None
+        self, post: SlackPost, handoff: Handoff | None, root: SlackPost | None
     ) -> tuple[str, str] | None:
         """Make the API call; for a root message return its (channel, ts)."""
         payload = post.payload
+        if post.kind == SlackPostKind.ALERT:
+            # Not part of any case's thread: a message of its own in the channel.
+            await self._call(
+                self._client.chat_postMessage(
+                    channel=self._channel, text=payload["text"], blocks=payload.get("blocks"),
+                    unfurl_links=False, unfurl_media=False,
+                )
+            )  # fmt: skip
+            return None
+        if handoff is None:
+            raise PermanentSendError("a case post without its case")
         if post.kind == SlackPostKind.ROOT:
             response = await self._call(
                 self._client.chat_postMessage(

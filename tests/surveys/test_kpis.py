@@ -173,4 +173,3 @@ async def test_summary_for_one_channel(sessions: SessionFactory) -> None:
     assert report.conversations == 2  # 2 and 4
     assert (report.self_resolved, report.handed_off) == (0, 1)
     assert report.fcr_bot.first_contact == 0  # B came back, on another channel
-

@@ -1,0 +1,70 @@
+"""Closing the loop: a low survey score becomes a post in the Slack handoff channel.
+
+The alert is a row in the Slack outbox (`slack_post`), written in the transaction that
+records the score, so it is retried until Slack takes it and never lost. A conversation
+that was a Slack case gets the alert in the case's thread, broadcast to the channel (so
+the link to the thread comes with it); any other conversation gets a message of its own.
+The Slack poster polls its table every second, so no wake-up call is needed here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Conversation, Handoff, SlackPost, SlackPostKind, Survey, SurveyKind
+
+CHANNEL_NAMES = {"line": "LINE", "web": "web chat"}
+# A comment is customer text: cut it to stay far below Slack's 40,000-character limit.
+MAX_QUOTED_CHARS = 1500
+
+
+class SlackSurveyAlerts:
+    """Queues low-score alerts for the Slack desk (wired only when Slack is configured)."""
+
+    async def low_score(
+        self, session: AsyncSession, survey: Survey, conversation: Conversation, now: datetime
+    ) -> None:
+        assert conversation.id is not None
+        handoff = (
+            await session.exec(
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation.id)
+                .order_by(col(Handoff.id).desc())
+            )
+        ).first()
+        text = alert_text(survey, conversation)
+        if handoff is not None and handoff.id is not None:
+            post = SlackPost(
+                conversation_id=conversation.id, handoff_id=handoff.id,
+                kind=SlackPostKind.THREAD, payload={"text": text, "broadcast": True},
+                due_at=now, created_at=now,
+            )  # fmt: skip
+        else:
+            post = SlackPost(
+                conversation_id=conversation.id, handoff_id=None, kind=SlackPostKind.ALERT,
+                payload={"text": text}, due_at=now, created_at=now,
+            )  # fmt: skip
+        session.add(post)
+
+
+def alert_text(survey: Survey, conversation: Conversation) -> str:
+    """The alert in Slack mrkdwn: score, channel, conversation and the comment, if any."""
+    scale = "10" if survey.kind == SurveyKind.NPS else "5"
+    channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+    what = "NPS detractor" if survey.kind == SurveyKind.NPS else "Unhappy CSAT"
+    lines = [
+        f":warning: *{what}*: {survey.kind.upper()} {survey.score}/{scale} "
+        f"from customer #{conversation.customer_id} on {channel} "
+        f"(conversation #{conversation.id})"
+    ]
+    if survey.comment:
+        lines.append("> " + _escape(survey.comment[:MAX_QUOTED_CHARS]).replace("\n", "\n> "))
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    # Slack mrkdwn control characters: customer text must not ping @channel or link.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,137 @@
+"""The survey ticker: claims due survey rows and puts the question in the outbox.
+
+APScheduler only calls `tick` every few seconds; the rows are the timers. Claiming a row,
+re-checking the rules, queueing the question and marking the row sent happen in one
+transaction, so a crash rolls everything back to `planned` and a second process (its
+claim skips locked rows on PostgreSQL; SQLite serialises writers) never sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.claims import claim_due
+from bot.clock import Clock
+from bot.db import SessionFactory
+from bot.messages import Button
+from bot.models import Conversation, Identity, Role, Survey, SurveyKind, SurveyStatus
+from bot.postbacks import encode_survey_answer
+from bot.store import add_message
+from bot.texts import Texts
+from surveys.policy import SurveyPolicy
+from surveys.queries import last_sent_at
+from surveys.rules import SkipReason, score_range
+
+# Only ever held inside the claiming transaction; the lease matters only if a
+# transaction somehow commits a row still `sending`.
+LEASE = timedelta(minutes=5)
+BATCH = 50
+# The skip reason of a survey whose sending raised (see the log for why).
+SEND_ERROR = "send_error"
+# The bot message's decision, so reports can tell survey questions from answers.
+SURVEY_DECISION = "survey"
+
+
+class SurveyDispatcher:
+    """Sends due surveys and expires unanswered ones; `tick` is the scheduler's job."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        texts: Texts,
+        policy: SurveyPolicy,
+        clock: Clock,
+        on_outbox: Callable[[], None],
+        logger: logging.Logger,
+    ) -> None:
+        self._sessions = sessions
+        self._texts = texts
+        self._policy = policy
+        self._clock = clock
+        self._on_outbox = on_outbox
+        self._log = logger
+
+    async def tick(self) -> int:
+        """Expire overdue surveys, then send every due one; return how many were claimed."""
+        await self.expire_overdue()
+        claimed = 0
+        while True:
+            batch = await self.send_due_once()
+            claimed += batch
+            if batch < BATCH:
+                return claimed
+
+    async def expire_overdue(self) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            await session.exec(
+                update(Survey)
+                .where(col(Survey.status) == SurveyStatus.SENT, col(Survey.expires_at) <= now)
+                .values(status=SurveyStatus.EXPIRED)
+            )
+
+    async def send_due_once(self) -> int:
+        """Claim one batch of due surveys and queue their questions; return the count."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            ids = await claim_due(
+                session, Survey, "customer_id", SurveyStatus.PLANNED, SurveyStatus.SENDING,
+                now, LEASE, BATCH,
+            )  # fmt: skip
+            for survey_id in ids:
+                try:
+                    async with session.begin_nested():
+                        await self._send(session, survey_id, now)
+                except Exception:
+                    # One bad row must not roll back the batch on every tick forever.
+                    self._log.exception("survey not sent", extra={"survey": survey_id})
+                    await session.exec(
+                        update(Survey)
+                        .where(col(Survey.id) == survey_id)
+                        .values(status=SurveyStatus.SKIPPED, skip_reason=SEND_ERROR)
+                    )
+        if ids:
+            self._on_outbox()
+        return len(ids)
+
+    async def _send(self, session: AsyncSession, survey_id: int, now: datetime) -> None:
+        survey = await session.get(Survey, survey_id)
+        assert survey is not None
+        conversation = await session.get(Conversation, survey.conversation_id)
+        assert conversation is not None and conversation.id is not None
+        identity = await session.get(Identity, conversation.identity_id)
+        # Re-checked at send time: the customer may have blocked us, or been linked to
+        # an identity that was surveyed, since the survey was planned.
+        skip: SkipReason | None = None
+        if identity is not None and identity.blocked_at is not None:
+            skip = SkipReason.BLOCKED
+        else:
+            last = await last_sent_at(session, conversation.customer_id, survey_id)
+            if last is not None and now - last < self._policy.throttle:
+                skip = SkipReason.THROTTLED
+        if skip is not None:
+            survey.status = SurveyStatus.SKIPPED
+            survey.skip_reason = skip
+            self._log.info("survey skipped", extra={"survey": survey_id, "reason": skip})
+            return
+        locale = conversation.locale
+        key = "survey_nps_question" if survey.kind == SurveyKind.NPS else "survey_csat_question"
+        buttons = tuple(
+            Button(str(score), encode_survey_answer(survey_id, score))
+            for score in score_range(survey.kind)
+        )
+        message = await add_message(
+            session, conversation, Role.BOT, self._texts.get(key, locale), now,
+            buttons=buttons, decision=SURVEY_DECISION, deliver=True,
+        )  # fmt: skip
+        survey.status = SurveyStatus.SENT
+        survey.sent_at = now
+        survey.expires_at = now + self._policy.expiry
+        survey.message_id = message.id
+        self._log.info("survey sent", extra={"survey": survey_id, "kind": survey.kind})

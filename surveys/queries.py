@@ -1,0 +1,57 @@
+"""Survey queries shared by the planner, the dispatcher and the responder.
+
+A customer is counted through the conversation (`conversation.customer_id`), not the
+survey row's own `customer_id`: linking a LINE and a web identity merges customers by
+moving their conversations, so surveys sent on either channel then count together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Conversation, Survey, SurveyKind, SurveyStatus
+
+# Rows that were, or will be, put to the customer: they count against the throttle.
+COUNTED = (
+    SurveyStatus.PLANNED,
+    SurveyStatus.SENDING,
+    SurveyStatus.SENT,
+    SurveyStatus.ANSWERED,
+    SurveyStatus.EXPIRED,
+)
+
+
+async def last_survey_due(
+    session: AsyncSession,
+    customer_id: int,
+    kind: SurveyKind | None = None,
+    excluding: int | None = None,
+) -> datetime | None:
+    """The latest due time of the customer's counted surveys (of `kind`, if given)."""
+    query = (
+        select(func.max(Survey.due_at))
+        .join(Conversation, col(Conversation.id) == col(Survey.conversation_id))
+        .where(Conversation.customer_id == customer_id, col(Survey.status).in_(COUNTED))
+    )
+    if kind is not None:
+        query = query.where(Survey.kind == kind)
+    if excluding is not None:
+        query = query.where(col(Survey.id) != excluding)
+    value: datetime | None = (await session.exec(query)).one()
+    return value
+
+
+async def last_sent_at(session: AsyncSession, customer_id: int, excluding: int) -> datetime | None:
+    """When the customer was last sent another survey, on any channel."""
+    query = (
+        select(func.max(Survey.sent_at))
+        .join(Conversation, col(Conversation.id) == col(Survey.conversation_id))
+        .where(Conversation.customer_id == customer_id, col(Survey.id) != excluding)
+        .where(col(Survey.sent_at).is_not(None))
+    )
+    value: datetime | None = (await session.exec(query)).one()
+    return value

@@ -1,0 +1,115 @@
+"""Planning and sending surveys through the real app: due time, once, LINE and web."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlmodel import select
+
+from bot.app import survey_policy
+from bot.models import Message, SurveyKind, SurveyStatus
+from bot.texts import DEFAULT_TEXTS, Texts
+from surveys.dispatcher import SurveyDispatcher
+from surveys.policy import SurveyPolicy
+from tests.channels.slack_desk import Desk
+from tests.surveys.conftest import line_resolves, quick_replies, settle, surveys, tick
+
+JA = DEFAULT_TEXTS["ja"]
+
+
+async def test_line_survey_is_sent_at_the_due_time_exactly_once(desk: Desk) -> None:
+    await line_resolves(desk)
+    (planned,) = await surveys(desk)
+    assert planned.status == SurveyStatus.PLANNED
+    # A customer's first survey is the NPS question (none in the last 90 days).
+    assert planned.kind == SurveyKind.NPS
+    pushes_before = len(desk.line_api.pushes())
+
+    desk.clock.advance(minutes=9, seconds=59)
+    assert await tick(desk) == 0
+    assert len(desk.line_api.pushes()) == pushes_before
+
+    desk.clock.advance(seconds=1)
+    sent_at = desk.clock()
+    assert await tick(desk) == 1
+    (push,) = desk.line_api.pushes()[pushes_before:]
+    (message,) = push.messages
+    assert message["text"] == JA["survey_nps_question"]
+    survey_id = planned.id
+    assert quick_replies(message) == [(str(n), f"survey:{survey_id}:{n}") for n in range(11)]
+
+    desk.clock.advance(minutes=30)
+    assert await tick(desk) == 0
+    assert len(desk.line_api.pushes()) == pushes_before + 1
+    (sent,) = await surveys(desk)
+    assert sent.status == SurveyStatus.SENT and sent.sent_at == sent_at
+    assert sent.expires_at is not None and sent.message_id is not None
+
+
+async def test_a_second_dispatcher_does_not_double_a_survey(desk: Desk) -> None:
+    await line_resolves(desk)
+    desk.clock.advance(minutes=10)
+    services = desk.services
+    # Another replica (or this one after a restart) ticking at the same moment.
+    other = SurveyDispatcher(
+        services.sessions, _texts(desk), _policy(desk), desk.clock, services.outbox.notify,
+        logging.getLogger("test"),
+    )  # fmt: skip
+    claimed = await asyncio.gather(services.surveys.tick(), other.tick(), other.tick())
+    assert sum(claimed) == 1
+    await settle(desk)
+    questions = [c for c in desk.line_api.pushes() if c.texts == [JA["survey_nps_question"]]]
+    assert len(questions) == 1
+    async with services.sessions() as s:
+        rows = (await s.exec(select(Message).where(Message.decision == "survey"))).all()
+    assert len(rows) == 1
+
+
+async def test_web_survey_arrives_on_the_socket_and_in_history(desk: Desk) -> None:
+    client: TestClient[Any, Any] = desk.client
+    r = await client.post("/api/chat/sessions", json={"locale": "en"})
+    data = await r.json()
+    auth = {"Authorization": f"Bearer {data['token']}"}
+    ws = await client.ws_connect(f"/api/chat/ws?token={data['token']}")
+    await client.post("/api/chat/messages", json={"text": "I forgot my password"}, headers=auth)
+    await client.post(
+        "/api/chat/messages", json={"postback": "helpful:yes:password-reset-en"}, headers=auth
+    )
+    desk.clock.advance(minutes=10)
+    assert await tick(desk) == 1
+    question = DEFAULT_TEXTS["en"]["survey_nps_question"]
+    async with asyncio.timeout(5):
+        while True:
+            frame = await ws.receive_json()
+            if frame.get("type") == "message" and frame["message"]["text"] == question:
+                break
+    assert len(frame["message"]["buttons"]) == 11
+    history = (await (await client.get("/api/chat/messages", headers=auth)).json())["messages"]
+    assert [m["text"] for m in history].count(question) == 1
+    survey_id = (await surveys(desk))[0].id
+    r = await client.post(
+        "/api/chat/messages", json={"postback": f"survey:{survey_id}:10"}, headers=auth
+    )
+    replies = [m["text"] for m in (await r.json())["messages"]]
+    assert replies[0] == DEFAULT_TEXTS["en"]["survey_thanks"]
+    assert replies[-1] == DEFAULT_TEXTS["en"]["survey_follow_up"]
+    (answered,) = await surveys(desk)
+    assert (answered.status, answered.score) == (SurveyStatus.ANSWERED, 10)
+    await ws.close()
+
+
+def _texts(desk: Desk) -> Texts:
+    return Texts.load(desk.services.settings.texts_file)
+
+
+def _policy(desk: Desk) -> SurveyPolicy:
+    return survey_policy(desk.services.settings)
+
+
+async def test_the_app_scheduler_ticks_surveys(desk: Desk) -> None:
+    job = desk.services.scheduler.get_job("surveys")
+    assert job is not None and job.coalesce and job.max_instances == 1
+    assert job.func == desk.services.surveys.tick
