@@ -135,6 +135,13 @@ def report_json(report: KpiReport) -> dict[str, Any]:
             "median": report.first_response.median, "p90": report.first_response.p90,
         },
         "resolution_seconds": {"median": report.resolution.median, "p90": report.resolution.p90},
+        "csat": {"score": report.csat, "responses": len(report.csat_scores)},
+        "nps": {"score": report.nps, "responses": len(report.nps_scores)},
+        "surveys": {
+            "sent": report.surveys_sent,
+            "responses": report.survey_responses,
+            "response_rate": report.survey_response_rate,
+        },
         "volume": report.volume,
         "faq_hits": [{"id": i, "count": n} for i, n in report.faq_hits],
         "faq_not_helpful": [{"id": i, "count": n} for i, n in report.faq_not_helpful],

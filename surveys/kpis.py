@@ -40,6 +40,8 @@ from bot.models import (
     Handoff,
     Message,
     Role,
+    Survey,
+    SurveyKind,
     UnansweredQuestion,
 )
 from faq.decision import Decision
@@ -111,6 +113,9 @@ class KpiReport:
     fcr_agent: Fcr
     first_response: Durations
     resolution: Durations
+    surveys_sent: int = 0
+    csat_scores: tuple[int, ...] = ()
+    nps_scores: tuple[int, ...] = ()
     volume: dict[str, dict[str, int]] = field(default_factory=dict)  # day -> channel -> n
     faq_hits: list[tuple[str, int]] = field(default_factory=list)
     faq_not_helpful: list[tuple[str, int]] = field(default_factory=list)
@@ -127,6 +132,22 @@ class KpiReport:
     @property
     def handoff_rate(self) -> float | None:
         return percent(self.handed_off, self.conversations)
+
+    @property
+    def csat(self) -> float | None:
+        return csat(self.csat_scores)
+
+    @property
+    def nps(self) -> float | None:
+        return nps(self.nps_scores)
+
+    @property
+    def survey_responses(self) -> int:
+        return len(self.csat_scores) + len(self.nps_scores)
+
+    @property
+    def survey_response_rate(self) -> float | None:
+        return percent(self.survey_responses, self.surveys_sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +228,31 @@ async def summary(
         fcr_agent=Fcr(*fcr_agent),
         first_response=Durations.of(first_response),
         resolution=Durations.of(resolution_seconds),
+        **await _surveys(session, ids),
         volume=_volume(conversations, timezone),
         faq_hits=await _faq_hits(session, ids, top),
         faq_not_helpful=await _not_helpful(session, ids, top),
         unanswered=await _unanswered(session, ids, top),
     )
+
+
+async def _surveys(session: AsyncSession, ids: Any) -> dict[str, Any]:
+    """Surveys of the period's conversations: how many went out, and the answers."""
+    query = select(Survey.kind, Survey.score, Survey.sent_at).where(
+        col(Survey.conversation_id).in_(ids), col(Survey.sent_at).is_not(None)
+    )
+    sent = 0
+    csat_scores: list[int] = []
+    nps_scores: list[int] = []
+    for kind, score, _ in (await session.exec(query)).all():
+        sent += 1
+        if score is not None:
+            (nps_scores if kind == SurveyKind.NPS else csat_scores).append(score)
+    return {
+        "surveys_sent": sent,
+        "csat_scores": tuple(csat_scores),
+        "nps_scores": tuple(nps_scores),
+    }
 
 
 async def _handoffs(session: AsyncSession, ids: Any) -> dict[int, Handoff]:

@@ -34,6 +34,13 @@ def format_report(report: KpiReport, period: str, channel: str | None) -> str:
         ("FCR, agent-resolved", f"{_rate(report.fcr_agent.rate)} (n={report.fcr_agent.eligible})"),
         ("first response", _durations(report.first_response)),
         ("resolution time", _durations(report.resolution)),
+        ("CSAT", f"{_rate(report.csat)} (n={len(report.csat_scores)})"),
+        ("NPS", "—" if report.nps is None else f"{report.nps:+.1f} (n={len(report.nps_scores)})"),
+        (
+            "survey responses",
+            f"{_rate(report.survey_response_rate)} ({report.survey_responses}"
+            f" of {report.surveys_sent} sent)",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]

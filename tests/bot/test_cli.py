@@ -142,3 +142,4 @@ async def test_report_prints_the_kpis(database: Database, tmp_path: Path) -> Non
     assert table["FCR, bot-resolved"] == "66.7% (n=3)"
     assert table["first response"] == "median 12.5 min, p90 18.5 min (n=2)"
     assert "駐車場はありますか" in out.decode()
+    assert "NPS" in out.decode() and "-100.0 (n=1)" in out.decode()

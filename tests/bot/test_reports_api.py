@@ -54,6 +54,9 @@ async def test_summary(client: TestClient[Any, Any]) -> None:
     assert report["first_response_seconds"]["median"] == 750
     assert report["faq_hits"][0] == {"id": "password-reset", "count": 2}
     assert report["unanswered"] == [{"question": "駐車場はありますか", "count": 1}]
+    assert report["csat"] == {"score": 100.0, "responses": 1}
+    assert report["nps"] == {"score": -100.0, "responses": 1}
+    assert report["surveys"] == {"sent": 3, "responses": 2, "response_rate": 66.7}
     line = await (
         await client.get(f"/api/reports/summary?{PERIOD}&channel=line", headers=AUTH)
     ).json()

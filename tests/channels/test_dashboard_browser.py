@@ -120,8 +120,9 @@ async def test_dashboard_shows_the_period(
     await expect(tile(page, "fcr_bot")).to_have_text("66.7%")
     await expect(tile(page, "fcr_agent")).to_have_text("100.0%")
     await expect(tile(page, "first_response")).to_have_text("13 min")  # 750 s
-    await expect(tile(page, "csat")).to_have_text("—")
-    await expect(page.locator('[data-kpi="nps"] .note')).to_have_text("no survey responses")
+    await expect(tile(page, "csat")).to_have_text("100.0%")  # one CSAT answer, a 5
+    await expect(tile(page, "nps")).to_have_text("-100.0")  # one NPS answer, a detractor
+    await expect(page.locator('[data-kpi="nps"] .note')).to_have_text("1 response")
 
     for chart in ("chart-volume", "chart-rates", "chart-first-response"):
         svg = page.locator(f"#{chart} svg")

@@ -16,6 +16,7 @@ from bot.models import (
     Handoff,
     Identity,
     Message,
+    Survey,
     UnansweredQuestion,
 )
 from surveys.kpis import csat, nps, quantile, summary
@@ -94,7 +95,7 @@ async def build_history(sessions: SessionFactory) -> None:
             return row.id
 
         # 1: A answered and self-resolved; A never comes back.
-        await conversation("A", "web", at(1, 10), closed=at(1, 10, 5), resolution="self",
+        c1 = await conversation("A", "web", at(1, 10), closed=at(1, 10, 5), resolution="self",
                            answered="password-reset")  # fmt: skip
         # 2: B answered and resolved, but B comes back two days later (conversation 3).
         c2 = await conversation("B", "line", at(2, 9), closed=at(2, 9, 10), resolution="self",
@@ -121,9 +122,17 @@ async def build_history(sessions: SessionFactory) -> None:
         await conversation("D", "web", at(6, 8))
         # 6: E late on 7 November (UTC), self-resolved; E's next visit (conversation 7,
         #    outside the period) comes exactly 7 days after: the window's end is exclusive.
-        await conversation("E", "web", at(7, 23), closed=at(7, 23, 30), resolution="self",
-                           answered="password-reset")  # fmt: skip
+        c6 = await conversation("E", "web", at(7, 23), closed=at(7, 23, 30), resolution="self",
+                                answered="password-reset")  # fmt: skip
         await conversation("E", "web", at(14, 23, 30), closed=at(15, 0), resolution="self")
+        # Surveys: A's CSAT 5, B's NPS 3 (a detractor), E's CSAT sent and never answered.
+        for conversation_id, who, kind, score in (
+            (c1, "A", "csat", 5), (c3, "B", "nps", 3), (c6, "E", "csat", None),
+        ):  # fmt: skip
+            s.add(Survey(conversation_id=conversation_id, customer_id=customers[who],
+                         channel="web", kind=kind, status="answered" if score else "expired",
+                         due_at=at(9, 0), sent_at=at(9, 0), score=score,
+                         created_at=at(9, 0)))  # fmt: skip
         # Before the period: not counted.
         await conversation("A", "web", at(31, 10, month=10), closed=at(31, 11, month=10),
                            resolution="self")  # fmt: skip
@@ -157,6 +166,10 @@ async def test_summary_of_the_hand_built_period(sessions: SessionFactory) -> Non
     assert report.faq_hits == [("password-reset", 2), ("pricing", 1)]
     assert report.faq_not_helpful == [("pricing", 1)]
     assert report.unanswered == [("駐車場はありますか", 1)]
+    assert (report.csat, report.nps) == (100.0, -100.0)
+    assert (report.surveys_sent, report.survey_responses, report.survey_response_rate) == (
+        3, 2, 66.7,
+    )  # fmt: skip
 
 
 async def test_fcr_window_not_yet_closed_is_not_counted(sessions: SessionFactory) -> None:

@@ -188,7 +188,7 @@
     if (!isNum(score)) return { value: "—", note: "no survey responses" };
     return {
       value: format(score),
-      note: isNum(responses) ? responses + " responses" : "",
+      note: isNum(responses) ? responses + (responses === 1 ? " response" : " responses") : "",
     };
   }
 
