@@ -1,5 +1,5 @@
 """One row per conversation for the CSV export: outcome, channel, times, FAQ entries,
-handoff and agent."""
+handoff, agent and survey score."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Conversation, Handoff, Message, Role
+from bot.models import Conversation, Handoff, Message, Role, Survey
 from faq.decision import Decision
 
 
@@ -39,6 +39,12 @@ async def conversation_rows(
     for conversation_id, entry_id in (await session.exec(answers)).all():
         if entry_id:
             entries.setdefault(conversation_id, []).append(entry_id)
+    surveys = {
+        row.conversation_id: row
+        for row in (
+            await session.exec(select(Survey).where(col(Survey.conversation_id).in_(ids)))
+        ).all()
+    }
     rows = []
     for c in conversations:
         assert c.id is not None
@@ -60,6 +66,13 @@ async def conversation_rows(
                     h.first_response_at.isoformat() if h and h.first_response_at else ""
                 ),
                 "agent": (h.agent_name or h.agent_ref or "") if h else "",
+                "survey": surveys[c.id].kind if c.id in surveys else "",
+                "survey_status": surveys[c.id].status if c.id in surveys else "",
+                "survey_score": (
+                    ""
+                    if c.id not in surveys or surveys[c.id].score is None
+                    else surveys[c.id].score
+                ),
             }
         )
     return rows

@@ -78,6 +78,8 @@ async def test_conversations_csv(client: TestClient[Any, Any]) -> None:
     handed = [row for row in rows if row["handoff_reason"]]
     assert [row["handoff_reason"] for row in handed] == ["customer_request", "no_match"]
     assert rows[0]["faq_entries"] == "password-reset" and rows[0]["resolution"] == "self"
+    assert (rows[0]["survey"], rows[0]["survey_score"]) == ("csat", "5")
+    assert rows[1]["survey"] == ""
 
 
 @pytest.mark.parametrize(
