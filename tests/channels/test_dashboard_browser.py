@@ -3,7 +3,6 @@ on the hand-built history of the KPI tests (SQLite, to keep it fast)."""
 
 from __future__ import annotations
 
-import shutil
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,23 +14,11 @@ from pytest_aiohttp import AiohttpServer
 
 from bot.app import SERVICES, create_app
 from bot.config import Settings
+from tests.fakes.chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.fakes.clock import ManualClock
 from tests.surveys.test_kpis import NOW, build_history
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (`make browser` installs it)"
-)
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = needs_chromium
 TIMEOUT_MS = 10_000
 ADMIN = "admin-token-0123456789"
 LAPTOP = {"width": 1280, "height": 800}

@@ -7,7 +7,6 @@ Playwright's CSS locators pierce the widget's (open) shadow root.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -33,21 +32,9 @@ from bot.store import add_message, open_conversation_for
 from bot.texts import DEFAULT_TEXTS
 from faq.loader import load_faq_dir
 from faq.model import FaqEntry
+from tests.fakes.chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (`make browser` installs it)"
-)
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = needs_chromium
 TIMEOUT_MS = 10_000
 JA = DEFAULT_TEXTS["ja"]
 EN = DEFAULT_TEXTS["en"]
