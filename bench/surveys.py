@@ -1,0 +1,130 @@
+"""10,000 due surveys dispatched to a fake LINE API: time, rows per second, peak memory.
+
+    .venv/bin/python -m bench.surveys [--surveys 10000] [--postgres URL]
+
+Builds the app on a fresh SQLite file (or a scratch PostgreSQL schema) with LINE pointed
+at an in-process fake, inserts resolved LINE conversations whose CSAT surveys are due,
+then runs the survey tick (claim, check, queue the question) and the outbox until the
+fake has received every survey question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bench.line import drop_postgres_schema, postgres_schema
+from bot.app import SERVICES, create_app
+from bot.config import Settings
+from bot.db import SessionFactory
+from bot.models import Conversation, Customer, Identity, Message, Survey
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class FakeLine:
+    def __init__(self) -> None:
+        self.pushed = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v2/bot/message/push", self.push)
+        app.router.add_post("/v2/bot/message/reply", self.push)
+        return app
+
+    async def push(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.pushed += 1
+        return web.json_response({"sentMessages": [{"id": "1"}]})
+
+
+async def run(count: int, postgres: str | None) -> None:
+    logging.getLogger().setLevel(logging.WARNING)
+    fake = FakeLine()
+    fake_server = TestServer(fake.app())
+    await fake_server.start_server()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+            "LINE_CHANNEL_SECRET": "bench-line-channel-secret",
+            "LINE_CHANNEL_ACCESS_TOKEN": "bench-line-access-token-0",
+            "LINE_API_BASE_URL": f"http://127.0.0.1:{fake_server.port}",
+            **(await postgres_schema(postgres) if postgres else {}),
+        }
+        app = create_app(Settings.from_env(env), clock=lambda: NOW)
+        runner = web.AppRunner(app)
+        await runner.setup()  # migrations, FAQ, background loops
+        services = app[SERVICES]
+        services.scheduler.pause()  # the bench ticks by hand
+        try:
+            await fill(services.sessions, count)
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started = time.perf_counter()
+            claimed = await services.surveys.tick()
+            queued = time.perf_counter() - started
+            services.outbox.notify()
+            async with asyncio.timeout(600):
+                while fake.pushed < count:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            total = time.perf_counter() - started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        finally:
+            await runner.cleanup()
+            await fake_server.close()
+            if postgres:
+                await drop_postgres_schema(postgres)
+    store = "PostgreSQL" if postgres else "SQLite"
+    print(f"{count} due surveys on {store}, one process")
+    print(f"claimed and queued: {claimed} in {queued:.1f} s ({claimed / queued:.0f} rows/s)")
+    print(f"delivered to the fake LINE API: {fake.pushed} in {total:.1f} s "
+          f"({fake.pushed / total:.0f} surveys/s)")  # fmt: skip
+    print(f"peak RSS {peak / 1024:.0f} MiB (before dispatch {rss_before / 1024:.0f} MiB)")
+
+
+async def fill(sessions: SessionFactory, count: int) -> None:
+    opened = NOW - timedelta(hours=1)
+    async with sessions() as s, s.begin():
+        for i in range(count):
+            customer = Customer(created_at=opened)
+            s.add(customer)
+            await s.flush()
+            assert customer.id is not None
+            identity = Identity(customer_id=customer.id, channel="line",
+                                external_id=f"Ubench{i:06d}", created_at=opened)  # fmt: skip
+            s.add(identity)
+            await s.flush()
+            assert identity.id is not None
+            conversation = Conversation(
+                customer_id=customer.id, identity_id=identity.id, channel="line",
+                status="resolved", resolution="self", locale="ja", opened_at=opened,
+                closed_at=opened + timedelta(minutes=5),
+            )  # fmt: skip
+            s.add(conversation)
+            await s.flush()
+            assert conversation.id is not None
+            s.add(Message(conversation_id=conversation.id, role="customer", text="q",
+                          created_at=opened))  # fmt: skip
+            s.add(Survey(conversation_id=conversation.id, customer_id=customer.id,
+                         channel="line", kind="csat", due_at=NOW - timedelta(minutes=1),
+                         created_at=opened))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--surveys", type=int, default=10_000)
+    parser.add_argument("--postgres", metavar="URL", help="postgresql+asyncpg://... instead")
+    args = parser.parse_args()
+    asyncio.run(run(args.surveys, args.postgres))
+
+
+if __name__ == "__main__":
+    main()
