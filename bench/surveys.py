@@ -29,6 +29,7 @@ from bot.db import SessionFactory
 from bot.models import Conversation, Customer, Identity, Message, Survey
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FILL_CHUNK = 500
 
 
 class FakeLine:
@@ -92,8 +93,14 @@ async def run(count: int, postgres: str | None) -> None:
 
 async def fill(sessions: SessionFactory, count: int) -> None:
     opened = NOW - timedelta(hours=1)
+    # Small transactions: one long one would hold the database from the app's own loops.
+    for first in range(0, count, FILL_CHUNK):
+        await fill_chunk(sessions, range(first, min(first + FILL_CHUNK, count)), opened)
+
+
+async def fill_chunk(sessions: SessionFactory, numbers: range, opened: datetime) -> None:
     async with sessions() as s, s.begin():
-        for i in range(count):
+        for i in numbers:
             customer = Customer(created_at=opened)
             s.add(customer)
             await s.flush()
