@@ -57,6 +57,17 @@ class ResolveResult:
     closed_by: str | None
 
 
+async def latest_handoff(session: AsyncSession, conversation_id: int) -> Handoff | None:
+    """The conversation's latest handoff, open or closed."""
+    query = (
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .order_by(col(Handoff.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
 async def open_handoff(session: AsyncSession, conversation_id: int) -> Handoff | None:
     """The conversation's latest handoff that is not closed."""
     query = (
@@ -168,13 +179,7 @@ class HandoffService:
                 ),
             )
             if not changed:
-                handoff = (
-                    await session.exec(
-                        select(Handoff)
-                        .where(Handoff.conversation_id == conversation_id)
-                        .order_by(col(Handoff.id).desc())
-                    )
-                ).first()
+                handoff = await latest_handoff(session, conversation_id)
                 return ResolveResult(False, handoff.closed_by if handoff else None)
             await session.exec(
                 update(Handoff)

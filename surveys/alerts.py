@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Conversation, Handoff, SlackPost, SlackPostKind, Survey, SurveyKind
+from bot.models import Conversation, SlackPost, SlackPostKind, Survey, SurveyKind
+from handoff.service import latest_handoff
 
 CHANNEL_NAMES = {"line": "LINE", "web": "web chat"}
 # A comment is customer text: cut it to stay far below Slack's 40,000-character limit.
@@ -28,13 +28,7 @@ class SlackSurveyAlerts:
         self, session: AsyncSession, survey: Survey, conversation: Conversation, now: datetime
     ) -> None:
         assert conversation.id is not None
-        handoff = (
-            await session.exec(
-                select(Handoff)
-                .where(Handoff.conversation_id == conversation.id)
-                .order_by(col(Handoff.id).desc())
-            )
-        ).first()
+        handoff = await latest_handoff(session, conversation.id)
         text = alert_text(survey, conversation)
         if handoff is not None and handoff.id is not None:
             post = SlackPost(

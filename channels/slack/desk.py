@@ -30,7 +30,7 @@ from channels.slack.render import (
     transcript_posts,
 )
 from handoff.hours import BusinessHours
-from handoff.service import open_handoff
+from handoff.service import latest_handoff, open_handoff
 
 REMINDER_BATCH = 50
 
@@ -91,13 +91,7 @@ class SlackDesk:
 
     async def on_resolved(self, event: ConversationResolved) -> None:
         async with self._sessions() as session:
-            handoff = (
-                await session.exec(
-                    select(Handoff)
-                    .where(Handoff.conversation_id == event.conversation_id)
-                    .order_by(col(Handoff.id).desc())
-                )
-            ).first()
+            handoff = await latest_handoff(session, event.conversation_id)
         if handoff is None or handoff.id is None:
             return
         by = f" by <@{handoff.closed_by}>" if handoff.closed_by else ""
@@ -106,13 +100,7 @@ class SlackDesk:
     async def post_transcript(self, conversation_id: int) -> bool:
         """Queue the whole conversation into the case's thread; False if no case."""
         async with self._sessions() as session, session.begin():
-            handoff = (
-                await session.exec(
-                    select(Handoff)
-                    .where(Handoff.conversation_id == conversation_id)
-                    .order_by(col(Handoff.id).desc())
-                )
-            ).first()
+            handoff = await latest_handoff(session, conversation_id)
             if handoff is None or handoff.id is None:
                 return False
             case = await load_case(session, handoff.id)

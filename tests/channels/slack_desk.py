@@ -16,15 +16,16 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlmodel import func, select
+from sqlmodel import select
 
 from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
-from bot.models import Handoff, InboundEvent, Outbox, OutboxStatus, SlackPost
+from bot.models import Handoff, InboundEvent, Outbox, SlackPost
 from tests.channels.test_line import Line
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
+from tests.fakes.settling import unsettled
 from tests.fakes.slack_api import TEAM, FakeSlackApi, SlackCall
 
 SLACK_SECRET = "slack-signing-secret-0123456789"
@@ -175,15 +176,12 @@ class Desk:
                 await asyncio.sleep(0.01)
 
     async def _in_flight(self) -> int:
-        async with self.services.sessions() as s:
-            total = 0
-            for query in (
-                select(func.count()).where(Outbox.status == OutboxStatus.SENDING),
-                select(func.count()).where(SlackPost.status == OutboxStatus.SENDING),
-                select(func.count()).where(InboundEvent.status == "processing"),
-            ):
-                total += int((await s.exec(query)).one())
-            return total
+        models = (
+            (Outbox, "conversation_id"),
+            (SlackPost, "conversation_id"),
+            (InboundEvent, "sender"),
+        )
+        return await unsettled(self.services.sessions, models, self.clock())
 
     async def handoff(self, conversation_id: int) -> Handoff:
         async with self.services.sessions() as s:

@@ -34,6 +34,7 @@ from bot.texts import DEFAULT_TEXTS
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
+from tests.fakes.settling import unsettled
 
 SECRET = "line-channel-secret-0123456789"
 TOKEN = "line-access-token-0123456789"
@@ -103,10 +104,8 @@ class Line:
                 await asyncio.sleep(0.01)
 
     async def _in_flight(self) -> int:
-        async with self.services.sessions() as s:
-            sending = select(func.count()).where(Outbox.status == OutboxStatus.SENDING)
-            processing = select(func.count()).where(InboundEvent.status == "processing")
-            return int((await s.exec(sending)).one()) + int((await s.exec(processing)).one())
+        models = ((Outbox, "conversation_id"), (InboundEvent, "sender"))
+        return await unsettled(self.services.sessions, models, self.clock())
 
     async def count(self, model: Any) -> int:
         async with self.services.sessions() as s:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
-from bot.models import InboundEvent, Outbox, SlackPost, Survey
+from bot.models import Survey
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
@@ -29,24 +28,8 @@ async def desk(
 
 
 async def settle(desk: Desk) -> None:
-    """`desk.settle`, repeated until no due row is left waiting either: on PostgreSQL a
-    row the app's own loop is still claiming is skipped (SKIP LOCKED) and not yet marked
-    in flight, so one settle can return just before that loop's work lands."""
-    async with asyncio.timeout(15):
-        while True:
-            await desk.settle()
-            now = desk.clock()
-            async with desk.services.sessions() as s:
-                waiting = 0
-                for model in (InboundEvent, Outbox, SlackPost):
-                    query = select(func.count()).where(
-                        col(model.status).in_(("pending", "processing", "sending")),
-                        col(model.due_at) <= now,
-                    )
-                    waiting += int((await s.exec(query)).one())
-            if not waiting:
-                return
-            await asyncio.sleep(0.01)
+    """Everything queued and due is done (see `Desk.settle`)."""
+    await desk.settle()
 
 
 def hold_the_ticker(desk: Desk) -> None:
