@@ -47,6 +47,7 @@ from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
 from handoff.service import HandoffService
 from surveys.alerts import SlackSurveyAlerts
+from surveys.digest import DailyDigest, DigestSchedule
 from surveys.dispatcher import SurveyDispatcher
 from surveys.planner import SurveyPlanner
 from surveys.policy import SurveyPolicy
@@ -71,8 +72,19 @@ class Services:
     handoffs: HandoffService
     slack: SlackParts | None
     surveys: SurveyDispatcher
+    timers: Timers
     # Started and stopped with the app; tests pause it and tick by hand.
     scheduler: AsyncIOScheduler
+
+
+@dataclass(frozen=True)
+class Timers:
+    """What the scheduler calls."""
+
+    surveys: SurveyDispatcher
+    planner: SurveyPlanner
+    slack: SlackParts | None
+    digest: DailyDigest | None
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,12 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+
+
 # How often unclaimed cases are checked for a reminder (the wait itself is a setting).
 REMINDER_TICK_SECONDS = 30
-# How often due surveys are claimed and sent; the delay itself is a setting.
-SURVEY_TICK_SECONDS = 5
+# How often resolved conversations are checked for a survey that was never planned.
+SURVEY_SWEEP_SECONDS = 60
 
 
 def create_app(
@@ -144,11 +158,17 @@ def create_app(
     )
     bus.subscribe(HandoffRequested, notices.on_handoff_requested)
     slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"))
-    SurveyPlanner(sessions, policy, clock, survey_log).subscribe(bus)
+    planner = SurveyPlanner(sessions, policy, clock, survey_log)
+    planner.subscribe(bus)
     surveys = SurveyDispatcher(sessions, texts, policy, clock, outbox.notify, survey_log)
+    digest = None
+    if slack is not None and settings.digest_time is not None:
+        schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
+        digest = DailyDigest(sessions, schedule, clock, log.getChild("digest"))
+    timers = Timers(surveys, planner, slack, digest)
     services = Services(
         settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack,
-        surveys, _scheduler(surveys, slack),
+        surveys, timers, _scheduler(settings, timers),
     )  # fmt: skip
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
@@ -184,18 +204,30 @@ def create_app(
     return app
 
 
-def _scheduler(surveys: SurveyDispatcher, slack: SlackParts | None) -> AsyncIOScheduler:
+def _scheduler(settings: Settings, timers: Timers) -> AsyncIOScheduler:
     """The in-memory ticker. It only ticks: what is due lives in rows (survey.due_at,
-    handoff.remind_at), so a restart or a second replica neither loses nor doubles work."""
+    handoff.remind_at, the digest's dedupe key), so a restart or a second replica neither
+    loses nor doubles work."""
     scheduler = AsyncIOScheduler(timezone="UTC")
+    once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler.add_job(
-        surveys.tick, "interval", seconds=SURVEY_TICK_SECONDS, id="surveys",
-        coalesce=True, max_instances=1, misfire_grace_time=None,
+        timers.surveys.tick, "interval", seconds=settings.survey_tick_seconds, id="surveys",
+        **once,
     )  # fmt: skip
-    if slack is not None:
+    scheduler.add_job(
+        timers.planner.sweep, "interval", seconds=SURVEY_SWEEP_SECONDS, id="survey_sweep",
+        **once,
+    )  # fmt: skip
+    if timers.slack is not None:
         scheduler.add_job(
-            slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
-            id="unclaimed_reminders", coalesce=True, max_instances=1, misfire_grace_time=None,
+            timers.slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
+            id="unclaimed_reminders", **once,
+        )  # fmt: skip
+    if timers.digest is not None and settings.digest_time is not None:
+        at = settings.digest_time
+        scheduler.add_job(
+            timers.digest.post_yesterday, "cron", hour=at.hour, minute=at.minute,
+            timezone=settings.business_hours.timezone, id="daily_digest", **once,
         )  # fmt: skip
     return scheduler
 
@@ -210,6 +242,7 @@ def survey_policy(settings: Settings) -> SurveyPolicy:
         skip_small_talk=settings.survey_skip_small_talk,
         skip_unanswered_handoff=settings.survey_skip_unanswered_handoff,
         review_url=settings.review_url,
+        comment_window=timedelta(minutes=settings.survey_comment_minutes),
     )
 
 
@@ -272,9 +305,7 @@ def _lifecycle(
             asyncio.create_task(services.inbox.run(), name="inbox"),
             asyncio.create_task(services.outbox.run(), name="outbox"),
         ]
-        faq_watch = asyncio.create_task(
-            services.faq.watch(settings.faq_reload_seconds), name="faq"
-        )
+        faq_watch = asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq")
         if services.slack is None:
             log.warning(
                 "Slack agent desk is off: set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and "
@@ -288,6 +319,8 @@ def _lifecycle(
         # start() needs the running loop, so it happens here and not in create_app.
         scheduler = services.scheduler
         scheduler.start()
+        if services.timers.digest is not None:
+            await _catch_up_digest(services.timers.digest, log)
         try:
             yield
         finally:
@@ -308,6 +341,16 @@ def _lifecycle(
             await services.db.dispose()
 
     return lifecycle
+
+
+async def _catch_up_digest(digest: DailyDigest, log: logging.Logger) -> None:
+    """A server that was down at digest time posts yesterday's digest as it starts (its
+    dedupe key keeps it to one). Done before serving so that it is over when start-up is."""
+    try:
+        await digest.catch_up()
+    except Exception:
+        # A digest is not worth refusing to start for.
+        log.exception("daily digest catch-up failed")
 
 
 async def _healthz(request: web.Request) -> web.Response:

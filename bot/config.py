@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,6 +67,10 @@ class Settings:
     survey_skip_small_talk: bool = True
     survey_skip_unanswered_handoff: bool = True
     review_url: str | None = None
+    survey_comment_minutes: int = 30
+    survey_tick_seconds: float = 5.0
+    # Local time (business time zone) of the daily Slack digest; None: no digest.
+    digest_time: time | None = time(9, 0)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -136,6 +141,13 @@ class Settings:
                 "HELPDESK_SURVEY_SKIP_UNANSWERED_HANDOFF", _bool, cls.survey_skip_unanswered_handoff
             ),
             review_url=r.get("HELPDESK_REVIEW_URL", _url, None),
+            survey_comment_minutes=r.get(
+                "HELPDESK_SURVEY_COMMENT_MINUTES", _positive_int, cls.survey_comment_minutes
+            ),
+            survey_tick_seconds=r.get(
+                "HELPDESK_SURVEY_TICK_SECONDS", _positive_float, cls.survey_tick_seconds
+            ),
+            digest_time=r.get("HELPDESK_DIGEST_TIME", _time_or_off, cls.digest_time),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
@@ -354,6 +366,17 @@ def _secret(raw: str) -> str:
     if len(raw) < 16:
         raise ValueError("must be at least 16 characters")
     return raw
+
+
+def _time_or_off(raw: str) -> time | None:
+    if raw.lower() == "off":
+        return None
+    if not re.fullmatch(r"\d{1,2}:\d{2}", raw):
+        raise ValueError("expected a time of day like 09:00, or off")
+    hours, minutes = (int(part) for part in raw.split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError("expected a time of day like 09:00, or off")
+    return time(hours, minutes)
 
 
 def _log_level(raw: str) -> str:

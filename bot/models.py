@@ -226,6 +226,7 @@ class SlackPostKind(StrEnum):
     THREAD = "thread"  # a reply in the case's thread
     UPDATE = "update"  # re-render the root message (claimed, resolved)
     ALERT = "alert"  # a top-level message about a conversation without a case (surveys)
+    DIGEST = "digest"  # the daily KPI digest: a top-level message about no conversation
 
 
 class SlackPost(SQLModel, table=True):
@@ -234,12 +235,17 @@ class SlackPost(SQLModel, table=True):
     customers' messages never wait behind Slack."""
 
     __tablename__ = "slack_post"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_slack_post_dedupe_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    # None only for a DIGEST; each such post is a group of its own when claimed.
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     # None only for an ALERT about a conversation that never became a case.
     handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
     kind: str
+    # A post that must go out once whoever queues it (the digest of a day, from any
+    # replica) carries a key; the unique index turns the second insert into a no-op.
+    dedupe_key: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
     status: str = Field(default=OutboxStatus.PENDING, index=True)
     attempts: int = 0

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, SlackPost, SlackPostKind, Survey, SurveyKind
+from channels.slack.mrkdwn import escape
 from handoff.service import latest_handoff
 
 CHANNEL_NAMES = {"line": "LINE", "web": "web chat"}
@@ -55,10 +56,5 @@ def alert_text(survey: Survey, conversation: Conversation) -> str:
         f"(conversation #{conversation.id})"
     ]
     if survey.comment:
-        lines.append("> " + _escape(survey.comment[:MAX_QUOTED_CHARS]).replace("\n", "\n> "))
+        lines.append("> " + escape(survey.comment[:MAX_QUOTED_CHARS]).replace("\n", "\n> "))
     return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    # Slack mrkdwn control characters: customer text must not ping @channel or link.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +16,7 @@ from bot.db import SessionFactory
 from bot.events import ConversationResolved, EventBus
 from bot.models import (
     Conversation,
+    ConversationStatus,
     Handoff,
     Identity,
     Message,
@@ -26,6 +28,12 @@ from bot.models import (
 from surveys.policy import SurveyPolicy
 from surveys.queries import last_survey_due
 from surveys.rules import SurveyFacts, plan
+
+# The sweep looks back this far for resolved conversations without a survey row, ...
+SWEEP_WINDOW = timedelta(days=1)
+# ... and leaves the newest alone: their resolution event may still be on its way.
+SWEEP_GRACE = timedelta(minutes=1)
+SWEEP_BATCH = 200
 
 
 class SurveyPlanner:
@@ -43,12 +51,47 @@ class SurveyPlanner:
         bus.subscribe(ConversationResolved, self.on_resolved)
 
     async def on_resolved(self, event: ConversationResolved) -> None:
+        await self.plan_for(event.conversation_id, event.occurred_at)
+
+    async def sweep(self) -> int:
+        """Plan the surveys that a crash left unplanned; return how many were found.
+
+        The resolution event is published after its transaction commits, so a process
+        that dies in between leaves a resolved conversation with no survey row. Any
+        replica's sweep finds it (conversations resolved in the last day, after a grace
+        period for the event in flight) and plans it as the event would have.
+        """
+        now = self._clock()
+        has_survey = exists().where(col(Survey.conversation_id) == col(Conversation.id))
+        query = (
+            select(Conversation.id, Conversation.closed_at)
+            .where(
+                col(Conversation.status) == ConversationStatus.RESOLVED,
+                col(Conversation.closed_at) >= now - SWEEP_WINDOW,
+                col(Conversation.closed_at) <= now - SWEEP_GRACE,
+                ~has_survey,
+            )
+            .order_by(col(Conversation.id))
+            .limit(SWEEP_BATCH)
+        )
+        async with self._sessions() as session:
+            missed = [(cid, closed) for cid, closed in (await session.exec(query)).all()]
+        for conversation_id, closed_at in missed:
+            if conversation_id is not None and closed_at is not None:
+                self._log.warning(
+                    "survey was never planned; planning it now",
+                    extra={"conversation": conversation_id},
+                )
+                await self.plan_for(conversation_id, closed_at)
+        return len(missed)
+
+    async def plan_for(self, conversation_id: int, resolved_at: datetime) -> None:
         """Store the survey for the resolved conversation, due after the delay."""
         now = self._clock()
-        due_at = event.occurred_at + self._policy.delay
+        due_at = resolved_at + self._policy.delay
         try:
             async with self._sessions() as session, session.begin():
-                conversation = await session.get(Conversation, event.conversation_id)
+                conversation = await session.get(Conversation, conversation_id)
                 if conversation is None or conversation.id is None:
                     return
                 facts = await gather_facts(session, conversation, due_at)
@@ -70,7 +113,7 @@ class SurveyPlanner:
         self._log.info(
             "survey planned" if decision.skip is None else "survey skipped",
             extra={
-                "conversation": event.conversation_id,
+                "conversation": conversation_id,
                 "kind": decision.kind,
                 "reason": decision.skip,
             },

@@ -5,11 +5,11 @@ from __future__ import annotations
 from surveys.kpis import Durations, KpiReport
 
 
-def _rate(value: float | None) -> str:
+def rate_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     if seconds < 90:
@@ -20,25 +20,26 @@ def _duration(seconds: float | None) -> str:
 
 
 def _durations(d: Durations) -> str:
-    return f"median {_duration(d.median)}, p90 {_duration(d.p90)} (n={d.count})"
+    return f"median {duration_text(d.median)}, p90 {duration_text(d.p90)} (n={d.count})"
 
 
 def format_report(report: KpiReport, period: str, channel: str | None) -> str:
+    fcr_bot, fcr_agent = report.fcr_bot, report.fcr_agent
     rows = [
         ("period", period + (f", channel {channel}" if channel else "")),
         ("conversations", str(report.conversations)),
-        ("self-resolution", _rate(report.self_resolution_rate)),
-        ("containment", _rate(report.containment_rate)),
-        ("handoff", _rate(report.handoff_rate)),
-        ("FCR, bot-resolved", f"{_rate(report.fcr_bot.rate)} (n={report.fcr_bot.eligible})"),
-        ("FCR, agent-resolved", f"{_rate(report.fcr_agent.rate)} (n={report.fcr_agent.eligible})"),
+        ("self-resolution", rate_text(report.self_resolution_rate)),
+        ("containment", rate_text(report.containment_rate)),
+        ("handoff", rate_text(report.handoff_rate)),
+        ("FCR, bot-resolved", f"{rate_text(fcr_bot.rate)} (n={fcr_bot.eligible})"),
+        ("FCR, agent-resolved", f"{rate_text(fcr_agent.rate)} (n={fcr_agent.eligible})"),
         ("first response", _durations(report.first_response)),
         ("resolution time", _durations(report.resolution)),
-        ("CSAT", f"{_rate(report.csat)} (n={len(report.csat_scores)})"),
+        ("CSAT", f"{rate_text(report.csat)} (n={len(report.csat_scores)})"),
         ("NPS", "—" if report.nps is None else f"{report.nps:+.1f} (n={len(report.nps_scores)})"),
         (
             "survey responses",
-            f"{_rate(report.survey_response_rate)} ({report.survey_responses}"
+            f"{rate_text(report.survey_response_rate)} ({report.survey_responses}"
             f" of {report.surveys_sent} sent)",
         ),
     ]

@@ -2,8 +2,10 @@
 
 A case's posts share its conversation id as their group, so `bot.claims.claim_due` hands
 out one at a time and in order: the root message first (its ts becomes the case's
-thread), then thread replies and root updates. Rate limits (with Retry-After), 5xx and
-timeouts are retried; any other refusal is recorded on the row and given up.
+thread), then thread replies and root updates. A daily digest has no conversation: a
+NULL group never equals another, so each digest is a group of its own. Rate limits (with
+Retry-After), 5xx and timeouts are retried; any other refusal is recorded on the row and
+given up.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class SlackPoster(LoopingWorker):
     ) -> tuple[str, str] | None:
         """Make the API call; for a root message return its (channel, ts)."""
         payload = post.payload
-        if post.kind == SlackPostKind.ALERT:
+        if post.kind in (SlackPostKind.ALERT, SlackPostKind.DIGEST):
             # Not part of any case's thread: a message of its own in the channel.
             await self._call(
                 self._client.chat_postMessage(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -147,3 +147,25 @@ def test_bad_business_hours_name_the_variable(name: str, value: str, message: st
     with pytest.raises(SettingsError) as err:
         Settings.from_env({name: value})
     assert str(err.value).startswith(message)
+
+
+def test_survey_timing_and_digest_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.survey_comment_minutes, defaults.survey_tick_seconds) == (30, 5.0)
+    assert defaults.digest_time == time(9, 0)
+    s = Settings.from_env(
+        {
+            "HELPDESK_SURVEY_COMMENT_MINUTES": "15",
+            "HELPDESK_SURVEY_TICK_SECONDS": "2.5",
+            "HELPDESK_DIGEST_TIME": "7:30",
+        }
+    )
+    assert (s.survey_comment_minutes, s.survey_tick_seconds) == (15, 2.5)
+    assert s.digest_time == time(7, 30)
+    assert Settings.from_env({"HELPDESK_DIGEST_TIME": "OFF"}).digest_time is None
+
+
+@pytest.mark.parametrize("value", ["24:00", "9", "09:60", "noon", "-1:00"])
+def test_a_bad_digest_time_names_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError, match="HELPDESK_DIGEST_TIME: expected a time of day"):
+        Settings.from_env({"HELPDESK_DIGEST_TIME": value})
