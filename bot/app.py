@@ -43,6 +43,13 @@ from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.dashboard import DashboardPage
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
+from channels.web.relay import (
+    LiveRelay,
+    LocalRelay,
+    PostgresRelay,
+    listener_dsn,
+    notify_channel,
+)
 from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
 from handoff.service import HandoffService
@@ -66,6 +73,7 @@ class Services:
     engine: Engine
     outbox: OutboxDispatcher
     hub: LiveHub
+    relay: LiveRelay
     inbox: InboxProcessor
     line: LineOutput | None
     clock: Clock
@@ -108,6 +116,8 @@ class Stoppable(Protocol):
 
 # How often unclaimed cases are checked for a reminder (the wait itself is a setting).
 REMINDER_TICK_SECONDS = 30
+# How long start-up waits for the cross-replica live relay to listen.
+RELAY_START_SECONDS = 10.0
 # How often resolved conversations are checked for a survey that was never planned.
 SURVEY_SWEEP_SECONDS = 60
 
@@ -121,7 +131,8 @@ def create_app(
     faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))
-    outputs: dict[str, OutputChannel] = {"web": WebOutput(hub)}
+    relay = _live_relay(settings, sessions, hub, log.getChild("web"))
+    outputs: dict[str, OutputChannel] = {"web": WebOutput(relay)}
     texts = Texts.load(settings.texts_file)
     line = None
     if settings.line is not None:
@@ -133,7 +144,8 @@ def create_app(
             agent_sender=texts.get("agent_sender_name", settings.default_locale),
         )
         outputs[line.name] = line
-    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"))
+    lease = timedelta(seconds=settings.send_lease_seconds)
+    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"), lease=lease)
     inbox_handlers: dict[str, InboxHandler] = {}
     inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"))
     policy = survey_policy(settings)
@@ -167,8 +179,8 @@ def create_app(
         digest = DailyDigest(sessions, schedule, clock, log.getChild("digest"))
     timers = Timers(surveys, planner, slack, digest)
     services = Services(
-        settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack,
-        surveys, timers, _scheduler(settings, timers),
+        settings, db, sessions, faq, bus, engine, outbox, hub, relay, inbox, line, clock,
+        handoffs, slack, surveys, timers, _scheduler(settings, timers),
     )  # fmt: skip
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
@@ -202,6 +214,16 @@ def create_app(
 
     app.on_shutdown.append(close_websockets)
     return app
+
+
+def _live_relay(
+    settings: Settings, sessions: SessionFactory, hub: LiveHub, log: logging.Logger
+) -> LiveRelay:
+    """PostgreSQL: replicas reach each other's WebSockets through LISTEN/NOTIFY."""
+    if not settings.database_url.startswith("postgresql"):
+        return LocalRelay(hub)
+    channel = notify_channel(settings.database_schema)
+    return PostgresRelay(listener_dsn(settings.database_url), channel, sessions, hub, log)
 
 
 def _scheduler(settings: Settings, timers: Timers) -> AsyncIOScheduler:
@@ -262,7 +284,8 @@ def _slack_desk(
         base_url=slack.api_base_url,
         timeout=max(1, round(slack.request_timeout)),
     )
-    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log)
+    lease = timedelta(seconds=settings.send_lease_seconds)
+    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log, lease=lease)
     desk = SlackDesk(
         sessions,
         poster,
@@ -305,6 +328,13 @@ def _lifecycle(
             asyncio.create_task(services.inbox.run(), name="inbox"),
             asyncio.create_task(services.outbox.run(), name="outbox"),
         ]
+        if isinstance(services.relay, PostgresRelay):
+            loops.append(services.relay)
+            tasks.append(asyncio.create_task(services.relay.run(), name="live relay"))
+            try:
+                await asyncio.wait_for(services.relay.wait_listening(), RELAY_START_SECONDS)
+            except TimeoutError:
+                log.warning("live relay is not listening yet; web sockets get replies late")
         faq_watch = asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq")
         if services.slack is None:
             log.warning(

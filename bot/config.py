@@ -71,6 +71,8 @@ class Settings:
     survey_tick_seconds: float = 5.0
     # Local time (business time zone) of the daily Slack digest; None: no digest.
     digest_time: time | None = time(9, 0)
+    # A process that dies mid-send leaves its claimed outbox rows to others after this.
+    send_lease_seconds: float = 60.0
 
     @property
     def thresholds(self) -> Thresholds:
@@ -148,11 +150,21 @@ class Settings:
                 "HELPDESK_SURVEY_TICK_SECONDS", _positive_float, cls.survey_tick_seconds
             ),
             digest_time=r.get("HELPDESK_DIGEST_TIME", _time_or_off, cls.digest_time),
+            send_lease_seconds=r.get(
+                "HELPDESK_SEND_LEASE_SECONDS", _positive_float, cls.send_lease_seconds
+            ),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
                 "HELPDESK_SUGGEST_THRESHOLD must not be above HELPDESK_ANSWER_THRESHOLD "
                 f"({settings.suggest_threshold} > {settings.answer_threshold})"
+            )
+        timeouts = [p.request_timeout for p in (settings.line, settings.slack) if p is not None]
+        if timeouts and settings.send_lease_seconds <= max(timeouts):
+            # A send still waiting for the platform would be claimed and sent again.
+            raise SettingsError(
+                "HELPDESK_SEND_LEASE_SECONDS must be longer than the LINE and Slack request "
+                f"timeouts ({settings.send_lease_seconds} <= {max(timeouts)})"
             )
         return settings
 

@@ -38,9 +38,11 @@ class OutboxDispatcher(LoopingWorker):
         clock: Clock,
         logger: logging.Logger,
         poll_seconds: float = 1.0,
+        lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
+        self._lease = lease
         self._clock = clock
         self._log = logger
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
@@ -56,7 +58,7 @@ class OutboxDispatcher(LoopingWorker):
         async with self._sessions() as session, session.begin():
             return await claim_due(
                 session, Outbox, "conversation_id", OutboxStatus.PENDING, OutboxStatus.SENDING,
-                now, LEASE, BATCH,
+                now, self._lease, BATCH,
             )  # fmt: skip
 
     async def _send(self, head_id: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,20 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     if request.param == "sqlite":
         yield Database(f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.db'}", None)
         return
+    async with postgres_schema() as db:
+        yield db
+
+
+@pytest.fixture
+async def postgres() -> AsyncIterator[Database]:
+    """PostgreSQL only: for what SQLite cannot do (several server processes)."""
+    async with postgres_schema() as db:
+        yield db
+
+
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[Database]:
+    """A fresh schema on the local PostgreSQL, dropped afterwards."""
     try:
         admin = await asyncpg.connect(POSTGRES_DSN, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:

@@ -79,9 +79,11 @@ class SlackPoster(LoopingWorker):
         clock: Clock,
         logger: logging.Logger,
         poll_seconds: float = 1.0,
+        lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
         self._client = client
+        self._lease = lease
         self._channel = channel
         self._clock = clock
         self._log = logger
@@ -92,7 +94,7 @@ class SlackPoster(LoopingWorker):
         async with self._sessions() as session, session.begin():
             ids = await claim_due(
                 session, SlackPost, "conversation_id", OutboxStatus.PENDING,
-                OutboxStatus.SENDING, self._clock(), LEASE, BATCH,
+                OutboxStatus.SENDING, self._clock(), self._lease, BATCH,
             )  # fmt: skip
         await work_on(ids, self._send, CONCURRENCY)
         return len(ids)

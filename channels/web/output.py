@@ -2,6 +2,7 @@
 
 A web message is already in the customer's history when it is queued, so a customer who
 is not connected gets it on the next `GET /api/chat/messages`; nothing waits for them.
+The relay finds the customer's sockets, on this replica or another (see `relay`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from collections.abc import Sequence
 
 from bot.messages import Outbound
 from bot.ports import Recipient
-from channels.web.hub import LiveHub
-from channels.web.serialize import message_json
+from channels.web.relay import LiveRelay
 from channels.web.sessions import WEB
 
 
@@ -19,11 +19,8 @@ class WebOutput:
     name = WEB
     max_batch = 20
 
-    def __init__(self, hub: LiveHub) -> None:
-        self._hub = hub
+    def __init__(self, relay: LiveRelay) -> None:
+        self._relay = relay
 
     async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> None:
-        for message in messages:
-            await self._hub.publish(
-                recipient.external_id, {"type": "message", "message": message_json(message)}
-            )
+        await self._relay.publish(recipient.external_id, messages)

@@ -169,3 +169,13 @@ def test_survey_timing_and_digest_settings() -> None:
 def test_a_bad_digest_time_names_the_variable(value: str) -> None:
     with pytest.raises(SettingsError, match="HELPDESK_DIGEST_TIME: expected a time of day"):
         Settings.from_env({"HELPDESK_DIGEST_TIME": value})
+
+
+def test_the_send_lease_must_outlast_the_platform_timeouts() -> None:
+    assert Settings.from_env({}).send_lease_seconds == 60.0
+    line = {"LINE_CHANNEL_SECRET": "s" * 16, "LINE_CHANNEL_ACCESS_TOKEN": "t" * 16}
+    ok = Settings.from_env({**line, "HELPDESK_SEND_LEASE_SECONDS": "5",
+                            "LINE_REQUEST_TIMEOUT_SECONDS": "2"})  # fmt: skip
+    assert ok.send_lease_seconds == 5.0
+    with pytest.raises(SettingsError, match="HELPDESK_SEND_LEASE_SECONDS must be longer"):
+        Settings.from_env({**line, "HELPDESK_SEND_LEASE_SECONDS": "5"})

@@ -44,6 +44,54 @@ def slack_signature(timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(SLACK_SECRET.encode(), base, hashlib.sha256).hexdigest()
 
 
+def event_envelope(event: dict[str, Any], event_id: str) -> bytes:
+    """An Events API callback around `event`, as Slack posts it."""
+    envelope = {
+        "token": "verification-token",
+        "team_id": TEAM,
+        "api_app_id": "A0HELPDESK",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [
+            {"team_id": TEAM, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(envelope).encode()
+
+
+def thread_reply_event(
+    user: str, text: str, thread_ts: str, ts: str, /, **extra: Any
+) -> dict[str, Any]:
+    """A message an agent wrote in a case's thread, as Slack delivers it."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "parent_user_id": "UBOT",
+        "event_ts": ts,
+        "channel_type": "channel",
+        "team": TEAM,
+    }
+    event.update(extra)
+    return event
+
+
+def signed_headers(body: bytes, content_type: str = "application/json") -> dict[str, str]:
+    """The headers Slack sends with `body`, signed now."""
+    ts = str(int(time.time()))  # Bolt checks the age against real time
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": slack_signature(ts, body),
+    }
+
+
 @dataclass
 class Desk:
     client: TestClient[Any, Any]
@@ -80,20 +128,7 @@ class Desk:
 
     def event_body(self, event: dict[str, Any], event_id: str | None = None) -> bytes:
         self.counter += 1
-        envelope = {
-            "token": "verification-token",
-            "team_id": TEAM,
-            "api_app_id": "A0HELPDESK",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{self.counter:08d}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": TEAM, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}
-            ],
-            "is_ext_shared_channel": False,
-        }
-        return json.dumps(envelope).encode()
+        return event_envelope(event, event_id or f"Ev{self.counter:08d}")
 
     async def event(self, event: dict[str, Any], event_id: str | None = None, **kwargs: Any) -> Any:
         return await self.send(self.event_body(event, event_id), "application/json", **kwargs)
@@ -101,20 +136,7 @@ class Desk:
     def reply_event(self, user: str, text: str, thread_ts: str, /, **extra: Any) -> dict[str, Any]:
         """A message an agent wrote in a case's thread, as Slack delivers it."""
         self.counter += 1
-        event: dict[str, Any] = {
-            "type": "message",
-            "channel": CHANNEL,
-            "user": user,
-            "text": text,
-            "ts": f"1790001000.{self.counter:06d}",
-            "thread_ts": thread_ts,
-            "parent_user_id": "UBOT",
-            "event_ts": f"1790001000.{self.counter:06d}",
-            "channel_type": "channel",
-            "team": TEAM,
-        }
-        event.update(extra)
-        return event
+        return thread_reply_event(user, text, thread_ts, f"1790001000.{self.counter:06d}", **extra)
 
     async def reply(self, user: str, text: str, thread_ts: str, /, **extra: Any) -> Any:
         r = await self.event(self.reply_event(user, text, thread_ts, **extra))

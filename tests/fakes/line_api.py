@@ -37,6 +37,8 @@ class FakeLineApi:
     # Each entry answers one upcoming request: (status, headers) or ("hang", seconds).
     failures: list[tuple[Any, Any]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Seconds every message call takes before it is answered.
+    delay: float = 0.0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -75,6 +77,8 @@ class FakeLineApi:
         if not inject:
             return None
         self.requests += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.failures:
             what, arg = self.failures.pop(0)
             if what == "hang":

@@ -160,9 +160,7 @@ async def build_history(sessions: SessionFactory) -> None:
         async def conversation(
             who: str, opened: datetime, closed: datetime | None, answered: bool
         ) -> int:
-            customer = (
-                await s.exec(select(Customer).where(Customer.display_name == who))
-            ).first()
+            customer = (await s.exec(select(Customer).where(Customer.display_name == who))).first()
             if customer is None:
                 customer = Customer(display_name=who, created_at=jst(1, 0, month=10))
                 s.add(customer)
@@ -215,8 +213,10 @@ async def build_history(sessions: SessionFactory) -> None:
         s.add(question)
         await s.flush()
         assert question.id is not None
-        s.add(UnansweredQuestion(conversation_id=c3, message_id=question.id, text="<返品>したい",
-                                 locale="ja", reason="handoff", created_at=jst(10, 12)))  # fmt: skip
+        s.add(UnansweredQuestion(
+            conversation_id=c3, message_id=question.id, text="<返品>したい", locale="ja",
+            reason="handoff", created_at=jst(10, 12),
+        ))  # fmt: skip
         c4 = await conversation("D", jst(10, 13), jst(10, 13, 2), answered=True)
         await survey(c4, jst(10, 13, 12), None)
         # Outside both days: counted nowhere.
