@@ -56,6 +56,15 @@ class CustomerMessageDuringHandoff(DomainEvent):
 
 
 @dataclass(frozen=True)
+class CaseReopened(DomainEvent):
+    """An agent reopened a resolved conversation (from a survey alert) and has its case."""
+
+    handoff_id: int
+    agent_ref: str
+    agent_name: str | None
+
+
+@dataclass(frozen=True)
 class ConversationResolved(DomainEvent):
     resolution: str
 

@@ -20,16 +20,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
-from bot.events import ConversationResolved, DomainEvent, EventBus, HandoffClaimed
+from bot.events import (
+    CaseReopened,
+    ConversationResolved,
+    DomainEvent,
+    EventBus,
+    HandoffClaimed,
+)
 from bot.models import (
     Conversation,
     ConversationStatus,
     Handoff,
+    HandoffReason,
+    Identity,
     ProcessedEvent,
     Resolution,
     Role,
 )
-from bot.store import add_message
+from bot.store import add_message, open_conversation_for
 from bot.texts import Texts
 
 HANDED_OFF = (ConversationStatus.WAITING, ConversationStatus.AGENT)
@@ -49,6 +57,14 @@ class ReplyOutcome(StrEnum):
     SENT = "sent"  # queued for the customer
     DUPLICATE = "duplicate"  # this platform event was handled before
     CLOSED = "closed"  # the case is resolved: nothing was sent
+
+
+@dataclass(frozen=True)
+class ReopenResult:
+    """`reopened` is True for the one call that reopened; else `reason` says why not."""
+
+    reopened: bool
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +220,57 @@ class HandoffService:
         await self._after_commit([event])
         self._log.info("case resolved", extra={"conversation": conversation_id, "by": by})
         return ResolveResult(True, by)
+
+    async def reopen(
+        self, conversation_id: int, agent_ref: str, agent_name: str | None
+    ) -> ReopenResult:
+        """Reopen a resolved conversation as a case the agent already holds, so they can
+        follow up a low survey score; the customer is told who is taking it up.
+
+        Refused while the customer has another conversation open: their messages go
+        there, so the agent should follow up in that one.
+        """
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return ReopenResult(False, "there is no such conversation")
+            identity = await session.get(Identity, conversation.identity_id)
+            newer = await open_conversation_for(session, identity) if identity else None
+            if newer is not None and newer.id != conversation_id:
+                return ReopenResult(
+                    False, f"the customer has a newer open conversation (#{newer.id})"
+                )
+            changed = await _rowcount(
+                session,
+                update(Conversation)
+                .where(
+                    col(Conversation.id) == conversation_id,
+                    col(Conversation.status) == ConversationStatus.RESOLVED,
+                )
+                .values(status=ConversationStatus.AGENT, resolution=None, closed_at=None),
+            )
+            if not changed:
+                return ReopenResult(False, "the conversation is already open")
+            handoff = Handoff(
+                conversation_id=conversation_id, reason=HandoffReason.SURVEY_FOLLOW_UP,
+                requested_at=now, claimed_at=now, agent_ref=agent_ref, agent_name=agent_name,
+            )  # fmt: skip
+            session.add(handoff)
+            await session.flush()
+            assert handoff.id is not None
+            await session.refresh(conversation)
+            name = agent_name or self._texts.get("agent_sender_name", conversation.locale)
+            text = self._texts.format("agent_joined", conversation.locale, agent=name)
+            await add_message(session, conversation, Role.BOT, text, now, deliver=True)
+            event = CaseReopened(
+                conversation_id=conversation_id, customer_id=conversation.customer_id,
+                channel=conversation.channel, occurred_at=now, handoff_id=handoff.id,
+                agent_ref=agent_ref, agent_name=agent_name,
+            )  # fmt: skip
+        await self._after_commit([event])
+        self._log.info("case reopened", extra={"conversation": conversation_id, "agent": agent_ref})
+        return ReopenResult(True)
 
     async def _take(
         self,

@@ -4,6 +4,7 @@ The alert is a row in the Slack outbox (`slack_post`), written in the transactio
 records the score, so it is retried until Slack takes it and never lost. A conversation
 that was a Slack case gets the alert in the case's thread, broadcast to the channel (so
 the link to the thread comes with it); any other conversation gets a message of its own.
+Either way the alert has a "Reopen and follow up" button (see `HandoffService.reopen`).
 The Slack poster polls its table every second, so no wake-up call is needed here.
 """
 
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, SlackPost, SlackPostKind, Survey, SurveyKind
 from channels.slack.mrkdwn import escape
+from channels.slack.render import alert_blocks
 from handoff.service import latest_handoff
 
 CHANNEL_NAMES = {"line": "LINE", "web": "web chat"}
@@ -31,16 +33,18 @@ class SlackSurveyAlerts:
         assert conversation.id is not None
         handoff = await latest_handoff(session, conversation.id)
         text = alert_text(survey, conversation)
+        blocks = alert_blocks(text, conversation.id)
         if handoff is not None and handoff.id is not None:
             post = SlackPost(
                 conversation_id=conversation.id, handoff_id=handoff.id,
-                kind=SlackPostKind.THREAD, payload={"text": text, "broadcast": True},
+                kind=SlackPostKind.THREAD,
+                payload={"text": text, "blocks": blocks, "broadcast": True},
                 due_at=now, created_at=now,
             )  # fmt: skip
         else:
             post = SlackPost(
                 conversation_id=conversation.id, handoff_id=None, kind=SlackPostKind.ALERT,
-                payload={"text": text}, due_at=now, created_at=now,
+                payload={"text": text, "blocks": blocks}, due_at=now, created_at=now,
             )  # fmt: skip
         session.add(post)
 

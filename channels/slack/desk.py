@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.events import (
+    CaseReopened,
     ConversationResolved,
     CustomerMessageDuringHandoff,
     EventBus,
@@ -56,11 +57,13 @@ class SlackDesk:
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(HandoffRequested, self.on_handoff_requested)
+        # A reopened conversation is a new case, already claimed, with a thread of its own.
+        bus.subscribe(CaseReopened, self.on_handoff_requested)
         bus.subscribe(CustomerMessageDuringHandoff, self.on_customer_message)
         bus.subscribe(HandoffClaimed, self.on_claimed)
         bus.subscribe(ConversationResolved, self.on_resolved)
 
-    async def on_handoff_requested(self, event: HandoffRequested) -> None:
+    async def on_handoff_requested(self, event: HandoffRequested | CaseReopened) -> None:
         async with self._sessions() as session, session.begin():
             handoff = await session.get(Handoff, event.handoff_id)
             if handoff is None:

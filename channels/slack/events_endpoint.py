@@ -30,7 +30,7 @@ from bot.models import Handoff, ProcessedEvent
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
 from channels.slack.mrkdwn import to_plain
-from channels.slack.render import CLAIM, RESOLVE, TRANSCRIPT
+from channels.slack.render import CLAIM, REOPEN, RESOLVE, TRANSCRIPT
 from handoff.service import HandoffService, ReplyOutcome
 
 SLACK = "slack"
@@ -75,6 +75,7 @@ class SlackEventsEndpoint:
         self.bolt.action(CLAIM)(self._on_claim)
         self.bolt.action(RESOLVE)(self._on_resolve)
         self.bolt.action(TRANSCRIPT)(self._on_transcript)
+        self.bolt.action(REOPEN)(self._on_reopen)
         self.bolt.command("/helpdesk")(self._on_command)
 
     def register(self, router: web.UrlDispatcher) -> None:
@@ -137,7 +138,7 @@ class SlackEventsEndpoint:
     ) -> None:
         await ack()
         user = body["user"]
-        name = str(user.get("name") or user.get("username") or user["id"])
+        name = _agent_name(user)
         result = await self._handoffs.claim(int(action["value"]), str(user["id"]), name)
         if result.claimed:
             return
@@ -158,6 +159,16 @@ class SlackEventsEndpoint:
         if not result.resolved:
             by = f" by <@{result.closed_by}>" if result.closed_by else ""
             await self._tell(_channel_of(body), user, f"This case was already resolved{by}.")
+
+    async def _on_reopen(
+        self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        user = body["user"]
+        name = _agent_name(user)
+        result = await self._handoffs.reopen(int(action["value"]), str(user["id"]), name)
+        if not result.reopened:
+            await self._tell(_channel_of(body), str(user["id"]), f"Not reopened: {result.reason}.")
 
     async def _on_transcript(
         self, ack: Callable[[], Awaitable[None]], action: dict[str, Any]
@@ -187,6 +198,10 @@ class SlackEventsEndpoint:
             )
         except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._log.warning("ephemeral note not sent", extra={"error": repr(exc)[:200]})
+
+
+def _agent_name(user: dict[str, Any]) -> str:
+    return str(user.get("name") or user.get("username") or user["id"])
 
 
 def _channel_of(body: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ Block = dict[str, Any]
 CLAIM = "helpdesk_claim"
 RESOLVE = "helpdesk_resolve"
 TRANSCRIPT = "helpdesk_transcript"
+REOPEN = "helpdesk_reopen"
 STATUS_BLOCK = "helpdesk_status"
 ACTIONS_BLOCK = "helpdesk_actions"
 
@@ -182,3 +183,21 @@ def transcript_posts(messages: Sequence[Message], case: Case) -> list[dict[str, 
     if current:
         posts.append({"text": "\n".join(current)})
     return posts
+
+
+def alert_blocks(text: str, conversation_id: int) -> list[Block]:
+    """A survey alert: its text, and a button to reopen the conversation and follow up."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": REOPEN,
+                    "text": {"type": "plain_text", "text": "Reopen and follow up"},
+                    "value": str(conversation_id),
+                }
+            ],
+        },
+    ]

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.models import Conversation
 from bot.texts import DEFAULT_TEXTS
+from channels.slack.render import REOPEN
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
@@ -105,3 +106,46 @@ async def test_promoter_gets_the_review_link_when_configured(reviewing_desk: Des
         JA["survey_review"].format(url="https://example.com/review"),
         JA["survey_follow_up"],
     ]
+
+
+async def test_an_agent_reopens_from_the_alert_and_follows_up_on_line(desk: Desk) -> None:
+    await line_resolves(desk)
+    survey_id = await send_survey(desk)
+    await line_taps(desk, f"survey:{survey_id}:2")
+    alert = desk.slack.method("chat.postMessage")[-1]
+    (button,) = alert.blocks[-1]["elements"]
+    assert button["action_id"] == REOPEN
+    conversation_id = int(button["value"])
+    roots_before = len(desk.slack.roots())
+    pushes_before = len(desk.line_api.pushes())
+
+    r = await desk.click(REOPEN, conversation_id, alert.ts or "", "UBOB")
+    assert r.status == 200
+    await settle(desk)
+    # A new case with its own thread, already Bob's; the customer is told.
+    assert len(desk.slack.roots()) == roots_before + 1
+    handoff = await desk.handoff(conversation_id)
+    assert (handoff.reason, handoff.agent_ref, handoff.closed_at) == (
+        "survey_follow_up", "UBOB", None,
+    )  # fmt: skip
+    (joined,) = desk.line_api.pushes()[pushes_before:]
+    assert joined.texts == [JA["agent_joined"].format(agent="ubob")]
+    root = desk.root_of(conversation_id)
+    assert root.ts is not None
+    await desk.reply("UBOB", "ご不便をおかけしました。詳しく伺えますか？", root.ts)
+    await settle(desk)
+    assert desk.line_api.pushes()[-1].texts[-1] == "ご不便をおかけしました。詳しく伺えますか？"
+    # The customer's answer joins the reopened conversation, not a new one.
+    await line_says(desk, "配送が遅れました")
+    async with desk.services.sessions() as s:
+        statuses = (await s.exec(select(Conversation.status))).all()
+    assert list(statuses) == ["agent"]
+
+    # A second click (or another agent's) reopens nothing more.
+    await desk.click(REOPEN, conversation_id, alert.ts or "", "UALICE")
+    (note,) = desk.slack.ephemerals("UALICE")
+    assert note.text == "Not reopened: the conversation is already open."
+    # Resolving again plans no second survey for the same conversation.
+    await desk.services.handoffs.resolve(conversation_id, "UBOB")
+    await settle(desk)
+    assert [s.conversation_id for s in await surveys(desk)] == [conversation_id]
