@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlmodel import func, select
 
 from bot.db import SessionFactory
 from bot.messages import Outbound
@@ -96,10 +96,8 @@ class PostgresRelay:
     async def publish(self, session_id: str, messages: Sequence[Outbound]) -> None:
         async with self._sessions() as session, session.begin():
             for message in messages:
-                await session.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": self._channel, "payload": _notification(session_id, message)},
-                )
+                payload = _notification(session_id, message)
+                await session.exec(select(func.pg_notify(self._channel, payload)))
 
     async def wait_listening(self) -> None:
         """Return once LISTEN is in place (at start-up)."""
