@@ -81,7 +81,8 @@ class RateLimiter:
             bucket.tokens -= 1.0
             bucket.refusing = False
             return _ALLOWED
-        wait = math.ceil((1.0 - bucket.tokens) / self._per_second)
+        # The epsilon keeps float noise (19.000000000000004 s) from adding a second.
+        wait = math.ceil((1.0 - bucket.tokens) / self._per_second - 1e-9)
         first = not bucket.refusing
         bucket.refusing = True
         return Verdict(allowed=False, retry_after=max(1, wait), first_refusal=first)
