@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 
-# Enough for every active client of a busy site; a flood of distinct keys beyond this
-# forgets the quietest ones instead of growing without end (about 100 bytes a key).
+# Enough for every client active within a minute on a busy site; a flood of distinct keys
+# beyond this forgets the quietest ones instead of growing without end. Measured: about
+# 300 bytes a key, so some 30 MB per limiter at the cap.
 DEFAULT_MAX_KEYS = 100_000
 
 
@@ -34,7 +35,7 @@ class Verdict:
 _ALLOWED = Verdict(allowed=True)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bucket:
     tokens: float
     at: float  # when `tokens` was last brought up to date, in clock seconds
