@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_api import AdminApi, AdminGuard
+from bot.body_limits import body_limits
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
@@ -34,12 +35,13 @@ from bot.reports_api import ReportsApi
 from bot.texts import Texts
 from channels.line.handler import LineEventHandler
 from channels.line.output import LineOutput
-from channels.line.webhook import LineWebhook
+from channels.line.webhook import WEBHOOK_PATH, LineWebhook
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
-from channels.slack.events_endpoint import SlackEventsEndpoint
+from channels.slack.events_endpoint import EVENTS_PATH, SlackEventsEndpoint
 from channels.slack.posts import SlackPoster
 from channels.web.api import WebChatApi, WebChatOptions
+from channels.web.cors import widget_cors
 from channels.web.dashboard import DashboardPage
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
@@ -50,6 +52,7 @@ from channels.web.relay import (
     listener_dsn,
     notify_channel,
 )
+from channels.web.throttle import widget_throttle
 from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
 from handoff.service import HandoffService
@@ -183,13 +186,24 @@ def create_app(
         handoffs, slack, surveys, timers, _scheduler(settings, timers),
     )  # fmt: skip
 
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
+    limits = settings.limits
+    webhook_bodies = {path: limits.webhook_body_bytes for path in (WEBHOOK_PATH, EVENTS_PATH)}
+    app = web.Application(
+        client_max_size=max(settings.max_body_bytes, limits.webhook_body_bytes),
+        middlewares=[
+            widget_cors(limits.cors_origins),
+            _json_errors(log),
+            body_limits(settings.max_body_bytes, webhook_bodies),
+            widget_throttle(limits, clock, log.getChild("web")),
+        ],
+    )
     app[SERVICES] = services
     web_options = WebChatOptions(
         max_message_chars=settings.max_message_chars,
         identity_secret=settings.identity_secret,
         link_code_ttl=timedelta(minutes=settings.link_code_minutes),
         line_url=settings.line.add_friend_url if settings.line else None,
+        max_websockets=limits.websockets_per_session,
     )
     WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
     guard = AdminGuard(settings.admin_token)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
@@ -73,6 +74,7 @@ class Settings:
     digest_time: time | None = time(9, 0)
     # A process that dies mid-send leaves its claimed outbox rows to others after this.
     send_lease_seconds: float = 60.0
+    limits: LimitSettings = field(default_factory=lambda: LimitSettings())
 
     @property
     def thresholds(self) -> Thresholds:
@@ -153,6 +155,7 @@ class Settings:
             send_lease_seconds=r.get(
                 "HELPDESK_SEND_LEASE_SECONDS", _positive_float, cls.send_lease_seconds
             ),
+            limits=_limit_settings(r),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
@@ -252,6 +255,89 @@ def _slack_channel(raw: str) -> str:
     return raw
 
 
+@dataclass(frozen=True)
+class LimitSettings:
+    """Limits of the public endpoints (README "Security and limits"); 0 turns a rate off."""
+
+    session_per_minute: int = 20
+    address_per_minute: int = 120
+    new_sessions_per_minute: int = 10
+    # Proxies in front of the server that append to X-Forwarded-For (0: trust none).
+    trusted_proxies: int = 0
+    cors_origins: frozenset[str] = frozenset()
+    websockets_per_session: int = 5
+    webhook_body_bytes: int = 1024 * 1024
+
+
+def _limit_settings(r: _Reader) -> LimitSettings:
+    d = LimitSettings
+    return LimitSettings(
+        session_per_minute=r.get(
+            "HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE", _non_negative_int, d.session_per_minute
+        ),
+        address_per_minute=r.get(
+            "HELPDESK_RATE_LIMIT_ADDRESS_PER_MINUTE", _non_negative_int, d.address_per_minute
+        ),
+        new_sessions_per_minute=r.get(
+            "HELPDESK_RATE_LIMIT_NEW_SESSIONS_PER_MINUTE",
+            _non_negative_int,
+            d.new_sessions_per_minute,
+        ),
+        trusted_proxies=r.get("HELPDESK_TRUST_FORWARDED_FOR", _proxy_count, d.trusted_proxies),
+        cors_origins=r.get("HELPDESK_CORS_ORIGINS", _origins, frozenset()),
+        websockets_per_session=r.get(
+            "HELPDESK_MAX_WEBSOCKETS_PER_SESSION", _positive_int, d.websockets_per_session
+        ),
+        webhook_body_bytes=r.get(
+            "HELPDESK_MAX_WEBHOOK_BODY_BYTES", _positive_int, d.webhook_body_bytes
+        ),
+    )
+
+
+def _proxy_count(raw: str) -> int:
+    """`false`/`true`, or how many proxies append to X-Forwarded-For before us."""
+    try:
+        return 1 if _bool(raw) else 0
+    except ValueError:
+        pass
+    try:
+        return _non_negative_int(raw)
+    except ValueError:
+        raise ValueError("expected true, false or a number of proxies") from None
+
+
+def _origins(raw: str) -> frozenset[str]:
+    return frozenset(_origin(part) for part in raw.split(",") if part.strip())
+
+
+def _origin(raw: str) -> str:
+    """An origin as browsers send it: scheme://host[:port], lower case, no default port."""
+    text = raw.strip()
+    if text == "*":
+        raise ValueError("list exact origins; * is not accepted")
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"expected origins like https://www.example.com, not {text}")
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+
+
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
@@ -267,8 +353,14 @@ class _Reader:
 
 
 def _shown(name: str, raw: str) -> str:
-    # Secrets must not be echoed back in an error message.
-    return "<hidden>" if name.endswith(("TOKEN", "SECRET")) else raw
+    # Secrets must not be echoed back in an error message, nor a password in a URL.
+    if name.endswith(("TOKEN", "SECRET")):
+        return "<hidden>"
+    return _URL_PASSWORD.sub(r"\1<hidden>@", raw)
+
+
+# Up to the last "@": a password written unescaped may contain "@" and "/".
+_URL_PASSWORD = re.compile(r"(://[^/@:]*:).*@")
 
 
 def _port(raw: str) -> int:

@@ -8,6 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Libraries' loggers held above the app's level. aiohttp's access log repeats every
+# request (our own lines carry what matters) and would write the WebSocket URL, whose
+# query holds the customer's token.
+LIBRARY_LOG_LEVELS = {"aiohttp.access": logging.WARNING}
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,6 +37,6 @@ def configure_logging(level: str) -> logging.Logger:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiohttp's access log repeats every request; our own lines carry what matters.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name, library_level in LIBRARY_LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(library_level)
     return logging.getLogger("helpdesk")

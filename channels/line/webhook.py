@@ -20,6 +20,8 @@ from bot.models import InboxStatus
 from channels.line.events import LINE, MalformedEvent, event_id, sender
 from channels.line.signature import verify
 
+WEBHOOK_PATH = "/webhooks/line"
+
 
 def _error(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
@@ -41,7 +43,7 @@ class LineWebhook:
         self._log = logger
 
     def register(self, router: web.UrlDispatcher) -> None:
-        router.add_post("/webhooks/line", self.receive)
+        router.add_post(WEBHOOK_PATH, self.receive)
 
     async def receive(self, request: web.Request) -> web.Response:
         body = await request.read()  # 413 past the app's body limit

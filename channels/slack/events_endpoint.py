@@ -34,6 +34,7 @@ from channels.slack.render import CLAIM, REOPEN, RESOLVE, TRANSCRIPT
 from handoff.service import HandoffService, ReplyOutcome
 
 SLACK = "slack"
+EVENTS_PATH = "/slack/events"
 # Message subtypes that are a person writing; edits, deletions, joins and other bots'
 # posts are not replies to the customer.
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -79,7 +80,7 @@ class SlackEventsEndpoint:
         self.bolt.command("/helpdesk")(self._on_command)
 
     def register(self, router: web.UrlDispatcher) -> None:
-        router.add_post("/slack/events", self.receive)
+        router.add_post(EVENTS_PATH, self.receive)
 
     async def receive(self, request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)

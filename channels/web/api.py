@@ -15,7 +15,7 @@ from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.clock import Clock
 from bot.db import SessionFactory
@@ -36,6 +36,10 @@ from channels.web.sessions import (
 )
 
 HISTORY_PAGE = 500
+WIDGET_API_PREFIX = "/api/chat/"
+NEW_SESSION_PATH = "/api/chat/sessions"
+# The widget only ever sends {"type": "ping"}; anything much bigger is not ours.
+WS_MAX_MESSAGE_BYTES = 1024
 SUPPORTED_LOCALES = ("ja", "en")
 
 
@@ -51,6 +55,8 @@ class WebChatOptions:
     link_code_ttl: timedelta = timedelta(minutes=10)
     # Where "continue on LINE" sends the customer (the account's add-friend URL).
     line_url: str | None = None
+    # Open WebSockets per chat session (tabs of one visitor); more are refused.
+    max_websockets: int = 5
 
 
 class WebChatApi:
@@ -75,7 +81,7 @@ class WebChatApi:
         self._widget = static.joinpath("widget.js").read_bytes
 
     def register(self, router: web.UrlDispatcher) -> None:
-        router.add_post("/api/chat/sessions", self.create_session)
+        router.add_post(NEW_SESSION_PATH, self.create_session)
         router.add_post("/api/chat/messages", self.post_message)
         router.add_get("/api/chat/messages", self.get_messages)
         router.add_get("/api/chat/ws", self.websocket)
@@ -191,9 +197,17 @@ class WebChatApi:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         chat = await self._authenticate(request, request.query.get("token", ""))
-        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+        limit = self._options.max_websockets
+        if self._hub.connected(chat.session_id) >= limit:
+            return json_error(429, f"this chat session already has {limit} open WebSockets")
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=WS_MAX_MESSAGE_BYTES)
         await ws.prepare(request)
-        self._hub.add(chat.session_id, ws)
+        # Checked again: another handshake of the session may have finished meanwhile.
+        if not self._hub.try_add(chat.session_id, ws, limit):
+            await ws.close(
+                code=WSCloseCode.POLICY_VIOLATION, message=b"too many open WebSockets"
+            )
+            return ws
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT and _is_ping(msg.data):

@@ -20,6 +20,13 @@ class LiveHub:
     def add(self, session_id: str, ws: web.WebSocketResponse) -> None:
         self._sockets[session_id].add(ws)
 
+    def try_add(self, session_id: str, ws: web.WebSocketResponse, limit: int) -> bool:
+        """Add the socket unless the session already has `limit` open; True when added."""
+        if len(self._sockets.get(session_id, ())) >= limit:
+            return False
+        self.add(session_id, ws)
+        return True
+
     def remove(self, session_id: str, ws: web.WebSocketResponse) -> None:
         sockets = self._sockets.get(session_id)
         if sockets is None:

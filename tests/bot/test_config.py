@@ -179,3 +179,69 @@ def test_the_send_lease_must_outlast_the_platform_timeouts() -> None:
     assert ok.send_lease_seconds == 5.0
     with pytest.raises(SettingsError, match="HELPDESK_SEND_LEASE_SECONDS must be longer"):
         Settings.from_env({**line, "HELPDESK_SEND_LEASE_SECONDS": "5"})
+
+
+def test_limit_defaults() -> None:
+    limits = Settings.from_env({}).limits
+    assert (limits.session_per_minute, limits.address_per_minute) == (20, 120)
+    assert limits.new_sessions_per_minute == 10
+    assert limits.trusted_proxies == 0 and limits.cors_origins == frozenset()
+    assert limits.websockets_per_session == 5
+    assert limits.webhook_body_bytes == 1024 * 1024
+
+
+def test_limit_values_are_parsed() -> None:
+    limits = Settings.from_env(
+        {
+            "HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE": "0",
+            "HELPDESK_RATE_LIMIT_ADDRESS_PER_MINUTE": "600",
+            "HELPDESK_RATE_LIMIT_NEW_SESSIONS_PER_MINUTE": "3",
+            "HELPDESK_TRUST_FORWARDED_FOR": "2",
+            "HELPDESK_CORS_ORIGINS": "https://WWW.Example.com:443/, http://localhost:3000,"
+            " http://[::1]:8080",
+            "HELPDESK_MAX_WEBSOCKETS_PER_SESSION": "2",
+            "HELPDESK_MAX_WEBHOOK_BODY_BYTES": "262144",
+        }
+    ).limits
+    assert (limits.session_per_minute, limits.address_per_minute) == (0, 600)
+    assert limits.new_sessions_per_minute == 3 and limits.trusted_proxies == 2
+    # As browsers send them: lower case, no default port, no trailing slash.
+    assert limits.cors_origins == {
+        "https://www.example.com", "http://localhost:3000", "http://[::1]:8080",
+    }  # fmt: skip
+    assert limits.websockets_per_session == 2 and limits.webhook_body_bytes == 262144
+
+
+@pytest.mark.parametrize(("raw", "proxies"), [("true", 1), ("yes", 1), ("false", 0), ("3", 3)])
+def test_trust_forwarded_for_is_a_flag_or_a_count(raw: str, proxies: int) -> None:
+    settings = Settings.from_env({"HELPDESK_TRUST_FORWARDED_FOR": raw})
+    assert settings.limits.trusted_proxies == proxies
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE", "-1", "HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE: "
+         "expected a whole number, 0 or more"),
+        ("HELPDESK_RATE_LIMIT_ADDRESS_PER_MINUTE", "lots", "HELPDESK_RATE_LIMIT_ADDRESS_PER_MIN"),
+        ("HELPDESK_TRUST_FORWARDED_FOR", "maybe", "HELPDESK_TRUST_FORWARDED_FOR: expected true,"),
+        ("HELPDESK_CORS_ORIGINS", "*", "HELPDESK_CORS_ORIGINS: list exact origins"),
+        ("HELPDESK_CORS_ORIGINS", "https://a.example, https://b.example/chat",
+         "HELPDESK_CORS_ORIGINS: expected origins like https://www.example.com, not https://b"),
+        ("HELPDESK_CORS_ORIGINS", "www.example.com", "HELPDESK_CORS_ORIGINS: expected origins"),
+        ("HELPDESK_MAX_WEBSOCKETS_PER_SESSION", "0", "HELPDESK_MAX_WEBSOCKETS_PER_SESSION: exp"),
+        ("HELPDESK_MAX_WEBHOOK_BODY_BYTES", "1e6", "HELPDESK_MAX_WEBHOOK_BODY_BYTES: expected"),
+    ],
+)  # fmt: skip
+def test_bad_limits_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({name: value})
+    assert str(err.value).startswith(message)
+
+
+def test_a_bad_database_url_is_shown_without_its_password() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"HELPDESK_DATABASE_URL": "mysql://app:s3cr@t/pw@db.internal/helpdesk"})
+    assert "HELPDESK_DATABASE_URL: expected" in str(err.value)
+    assert "mysql://app:<hidden>@db.internal/helpdesk" in str(err.value)
+    assert "s3cr" not in str(err.value) and "pw@" not in str(err.value)

@@ -434,7 +434,9 @@ async def test_event_is_stored_before_the_200(line: Line) -> None:
 
 
 async def test_oversized_webhook_is_refused(line: Line) -> None:
-    events = [line.text("あ" * 2000) for _ in range(40)]  # well past the 64 KiB default
+    # 40 texts of LINE's longest (5,000 characters): past the 1 MiB webhook default.
+    events = [line.text("あ" * 5000) for _ in range(40)]
     r = await line.post(*events)
     assert r.status == 413
+    assert (await r.json())["error"].startswith("request body is too large")
     assert await line.count(InboundEvent) == 0

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import (
     Browser,
@@ -396,3 +397,75 @@ async def test_continue_on_line_shows_a_code_that_links_line_to_this_chat(
     await expect(code).not_to_have_text(shown)
     await expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
     assert browser_dialogs == []
+
+
+FAILED_JA = "送信できませんでした。もう一度お試しください。"  # widget.js: ja.failed
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["origin-listed", "origin-not-listed"])
+async def test_widget_embedded_on_another_origin_works_only_when_that_origin_is_listed(
+    aiohttp_server: AiohttpServer, browser_chromium: Browser, tmp_path: Path, listed: bool
+) -> None:
+    """A shop's page on its own origin embeds the widget from the helpdesk server: the
+    widget takes its API base from its script's src, and the browser lets it talk to the
+    API only when HELPDESK_CORS_ORIGINS lists the shop's origin."""
+    widget_src: list[str] = []
+
+    async def shop_page(request: web.Request) -> web.Response:
+        html = (
+            '<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Shop</title>'
+            f'</head><body><h1>Shop</h1><script src="{widget_src[0]}"></script></body></html>'
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    shop_app = web.Application()
+    shop_app.router.add_get("/", shop_page)
+    shop = await aiohttp_server(shop_app)
+    shop_origin = str(shop.make_url("/")).rstrip("/")
+    settings = Settings.from_env(
+        {
+            "HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hd.db'}",
+            "HELPDESK_CORS_ORIGINS": shop_origin if listed else "https://elsewhere.example",
+        }
+    )
+    helpdesk = await aiohttp_server(create_app(settings))
+    widget_src.append(str(helpdesk.make_url("/widget.js")))
+    assert shop_origin != str(helpdesk.make_url("/")).rstrip("/")
+
+    context = await browser_chromium.new_context(locale="ja-JP")
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        page = await context.new_page()
+        await open_chat(page, str(shop.make_url("/")))
+        await send(page, "パスワードを忘れました")
+        if listed:
+            entry = faq_entry(settings, "ja", "パスワード")
+            answer = entry.answer.strip().splitlines()[0]
+            await expect(page.locator(".msg.bot .text").filter(has_text=answer)).to_have_count(1)
+            # The WebSocket went to the helpdesk server too (no CORS there; the token is
+            # in the URL).
+            await page.wait_for_function("window.HelpdeskWidget.connected")
+        else:
+            await expect(page.locator(".status")).to_have_text(FAILED_JA)
+            async with helpdesk.app[SERVICES].sessions() as session:
+                assert (await session.exec(select(ChatSession))).all() == []
+    finally:
+        await context.close()
+
+
+BUSY_JA = "送信が続いたため、少し時間をおいてからお試しください。"  # widget.js: ja.busy
+
+
+@pytest.mark.parametrize(
+    "browser_env", [{"HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE": "1"}], ids=["one-a-minute"]
+)
+async def test_a_rate_limited_message_says_to_wait(
+    browser_new_page: NewPage, browser_base_url: str
+) -> None:
+    page = await browser_new_page()
+    await open_chat(page, browser_base_url)
+    await send(page, "パスワードを忘れました")
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)
+    await send(page, "料金プラン")
+    await expect(page.locator(".status")).to_have_text(BUSY_JA)
+    await expect(page.locator(".msg.failed .text")).to_have_text("料金プラン")

@@ -29,6 +29,7 @@
       log: 'チャット履歴', choices: '選択肢', bot: '自動応答', agent: '担当者',
       empty: 'ご質問をどうぞ。自動応答でお答えし、必要なら担当者におつなぎします。',
       failed: '送信できませんでした。もう一度お試しください。', tooLong: 'メッセージが長すぎます。',
+      busy: '送信が続いたため、少し時間をおいてからお試しください。',
       reconnecting: '接続が切れました。再接続しています…', unread: '新着メッセージがあります',
       line: 'LINEで続ける', lineClose: 'LINEの案内を閉じる',
       lineHint: 'LINEで友だち追加して、このコードを送ってください',
@@ -45,6 +46,7 @@
       log: 'Chat history', choices: 'Choices', bot: 'Bot', agent: 'Agent',
       empty: 'Ask us anything. Our bot answers first and can hand you over to a person.',
       failed: 'Could not send. Please try again.', tooLong: 'That message is too long.',
+      busy: 'Too many messages in a row. Please wait a moment and try again.',
       reconnecting: 'Connection lost. Reconnecting…', unread: 'New messages',
       line: 'Continue on LINE', lineClose: 'Close the LINE instructions',
       lineHint: 'Add us on LINE and send this code',
@@ -376,7 +378,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
       showStatus('');
     } catch (err) {
       pending.classList.replace('pending', 'failed');
-      showStatus(err.status === 413 ? t.tooLong : t.failed);
+      showStatus(err.status === 413 ? t.tooLong : err.status === 429 ? t.busy : t.failed);
     }
     refresh();
   }
