@@ -26,6 +26,7 @@ from surveys.digest import DailyDigest, DigestSchedule
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
+from tests.surveys.history import add_conversation
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -169,19 +170,12 @@ async def build_history(sessions: SessionFactory) -> None:
                                created_at=jst(1, 0, month=10)))  # fmt: skip
                 await s.flush()
             identity = (await s.exec(select(Identity).where(Identity.external_id == who))).one()
-            row = Conversation(
-                customer_id=customer.id, identity_id=identity.id, channel="web",
-                status="resolved" if closed else "bot", locale="ja", opened_at=opened,
-                closed_at=closed, resolution=("self" if answered else "agent") if closed else None,
+            assert customer.id is not None and identity.id is not None
+            return await add_conversation(
+                s, customer.id, identity.id, "web", opened, closed=closed,
+                resolution=("self" if answered else "agent") if closed else None,
+                status="bot", answered="pricing" if answered else None,
             )  # fmt: skip
-            s.add(row)
-            await s.flush()
-            assert row.id is not None
-            s.add(Message(conversation_id=row.id, role="customer", text="q", created_at=opened))
-            if answered:
-                s.add(Message(conversation_id=row.id, role="bot", text="a", decision="answer",
-                              faq_entry_id="pricing", created_at=opened))  # fmt: skip
-            return row.id
 
         def handoff(cid: int, requested: datetime, first_response: datetime) -> None:
             s.add(Handoff(conversation_id=cid, reason="customer_request", requested_at=requested,

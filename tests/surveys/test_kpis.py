@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.models import (
-    Conversation,
     Customer,
     Handoff,
     Identity,
@@ -21,6 +20,7 @@ from bot.models import (
 )
 from surveys.kpis import csat, nps, quantile, summary
 from tests.conftest import Database
+from tests.surveys.history import add_conversation
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC)
@@ -80,19 +80,11 @@ async def build_history(sessions: SessionFactory) -> None:
                 Identity.channel == channel, Identity.external_id == f"{who}-{channel}"
             ))).first()  # fmt: skip
             assert identity is not None
-            row = Conversation(
-                customer_id=customers[who], identity_id=identity.id, channel=channel,
-                status="resolved" if closed else status, locale="ja", opened_at=opened,
-                closed_at=closed, resolution=resolution,
+            assert identity.id is not None
+            return await add_conversation(
+                s, customers[who], identity.id, channel, opened, closed=closed,
+                resolution=resolution, status=status, answered=answered,
             )  # fmt: skip
-            s.add(row)
-            await s.flush()
-            assert row.id is not None
-            s.add(Message(conversation_id=row.id, role="customer", text="q", created_at=opened))
-            if answered:
-                s.add(Message(conversation_id=row.id, role="bot", text="a", decision="answer",
-                              faq_entry_id=answered, created_at=opened))  # fmt: skip
-            return row.id
 
         # 1: A answered and self-resolved; A never comes back.
         c1 = await conversation("A", "web", at(1, 10), closed=at(1, 10, 5), resolution="self",
