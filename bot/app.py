@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -25,9 +25,13 @@ from bot.admin_api import AdminApi, AdminGuard
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
+from bot.db_outage import database_outage_middleware, outage_tolerant
 from bot.engine import Engine
 from bot.events import EventBus, HandoffRequested
+from bot.http_metrics import request_metrics_middleware
 from bot.inbox import InboxHandler, InboxProcessor
+from bot.metrics import Metrics
+from bot.monitoring import MetricsGuard, MonitoringApi
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
@@ -73,6 +77,7 @@ class Services:
     surveys: SurveyDispatcher
     # Started and stopped with the app; tests pause it and tick by hand.
     scheduler: AsyncIOScheduler
+    metrics: Metrics = field(default_factory=Metrics.create)
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,10 @@ def create_app(
     settings: Settings, clock: Clock = utc_now, logger: logging.Logger | None = None
 ) -> web.Application:
     log = logger or logging.getLogger("helpdesk")
-    db = make_engine(settings.database_url, settings.database_schema)
+    db = make_engine(
+        settings.database_url, settings.database_schema, settings.database_connect_timeout
+    )
+    metrics = Metrics.create()
     sessions = make_session_factory(db)
     faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
     bus = EventBus(log.getChild("events"))
@@ -119,9 +127,9 @@ def create_app(
             agent_sender=texts.get("agent_sender_name", settings.default_locale),
         )
         outputs[line.name] = line
-    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"))
+    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"), metrics=metrics)
     inbox_handlers: dict[str, InboxHandler] = {}
-    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"))
+    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"), metrics=metrics)
     policy = survey_policy(settings)
     survey_log = log.getChild("surveys")
     alerts = SlackSurveyAlerts() if settings.slack is not None else None
@@ -137,21 +145,28 @@ def create_app(
         on_outbox=outbox.notify,
         logger=log.getChild("engine"),
         surveys=responder,
+        metrics=metrics,
     )
     handoffs = HandoffService(sessions, texts, bus, clock, outbox.notify, log.getChild("handoff"))
     notices = HandoffNotices(
         sessions, texts, settings.business_hours, clock, outbox.notify, log.getChild("handoff")
     )
     bus.subscribe(HandoffRequested, notices.on_handoff_requested)
-    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"))
+    bus.subscribe(HandoffRequested, metrics.on_handoff_requested)
+    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"), metrics)
     SurveyPlanner(sessions, policy, clock, survey_log).subscribe(bus)
-    surveys = SurveyDispatcher(sessions, texts, policy, clock, outbox.notify, survey_log)
+    surveys = SurveyDispatcher(
+        sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics
+    )
     services = Services(
         settings, db, sessions, faq, bus, engine, outbox, hub, inbox, line, clock, handoffs, slack,
-        surveys, _scheduler(surveys, slack),
+        surveys, _scheduler(surveys, slack, log), metrics=metrics,
     )  # fmt: skip
 
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_json_errors(log)])
+    # The metrics middleware goes first (outermost) to see the status the others make.
+    middlewares = [request_metrics_middleware(metrics), _json_errors(log),
+                   database_outage_middleware(log.getChild("db"))]  # fmt: skip
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[SERVICES] = services
     web_options = WebChatOptions(
         max_message_chars=settings.max_message_chars,
@@ -164,12 +179,16 @@ def create_app(
     AdminApi(sessions, guard, clock).register(app.router)
     ReportsApi(sessions, guard, clock, settings.business_hours.timezone).register(app.router)
     DashboardPage().register(app.router)
+    MonitoringApi(
+        db, sessions, metrics, MetricsGuard((settings.metrics_token, settings.admin_token)),
+        clock, tuple(outputs), settings.ready_timeout, log.getChild("monitoring"),
+    ).register(app.router)  # fmt: skip
     if settings.line is not None and line is not None:
         inbox_handlers[line.name] = LineEventHandler(
             engine, sessions, line, clock, log.getChild("line")
         )
         LineWebhook(
-            settings.line.channel_secret, sessions, inbox, clock, log.getChild("line")
+            settings.line.channel_secret, sessions, inbox, clock, log.getChild("line"), metrics
         ).register(app.router)
     if slack is not None:
         slack.endpoint.register(app.router)
@@ -184,17 +203,21 @@ def create_app(
     return app
 
 
-def _scheduler(surveys: SurveyDispatcher, slack: SlackParts | None) -> AsyncIOScheduler:
+def _scheduler(
+    surveys: SurveyDispatcher, slack: SlackParts | None, log: logging.Logger
+) -> AsyncIOScheduler:
     """The in-memory ticker. It only ticks: what is due lives in rows (survey.due_at,
     handoff.remind_at), so a restart or a second replica neither loses nor doubles work."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        surveys.tick, "interval", seconds=SURVEY_TICK_SECONDS, id="surveys",
-        coalesce=True, max_instances=1, misfire_grace_time=None,
+        outage_tolerant(surveys.tick, log, "survey tick"), "interval",
+        seconds=SURVEY_TICK_SECONDS, id="surveys", coalesce=True, max_instances=1,
+        misfire_grace_time=None,
     )  # fmt: skip
     if slack is not None:
         scheduler.add_job(
-            slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
+            outage_tolerant(slack.desk.remind_unclaimed, log, "unclaimed reminders"), "interval",
+            seconds=REMINDER_TICK_SECONDS,
             id="unclaimed_reminders", coalesce=True, max_instances=1, misfire_grace_time=None,
         )  # fmt: skip
     return scheduler
@@ -220,6 +243,7 @@ def _slack_desk(
     bus: EventBus,
     clock: Clock,
     log: logging.Logger,
+    metrics: Metrics,
 ) -> SlackParts | None:
     if settings.slack is None:
         return None
@@ -229,7 +253,7 @@ def _slack_desk(
         base_url=slack.api_base_url,
         timeout=max(1, round(slack.request_timeout)),
     )
-    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log)
+    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log, metrics=metrics)
     desk = SlackDesk(
         sessions,
         poster,
@@ -241,7 +265,7 @@ def _slack_desk(
     desk.subscribe(bus)
     command = HelpdeskCommand(sessions, handoffs, settings.business_hours, clock)
     endpoint = SlackEventsEndpoint(
-        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log
+        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log, metrics
     )
     return SlackParts(client, poster, desk, endpoint)
 

@@ -66,6 +66,9 @@ class Settings:
     survey_skip_small_talk: bool = True
     survey_skip_unanswered_handoff: bool = True
     review_url: str | None = None
+    metrics_token: str | None = None
+    ready_timeout: float = 2.0
+    database_connect_timeout: float = 5.0
 
     @property
     def thresholds(self) -> Thresholds:
@@ -136,6 +139,15 @@ class Settings:
                 "HELPDESK_SURVEY_SKIP_UNANSWERED_HANDOFF", _bool, cls.survey_skip_unanswered_handoff
             ),
             review_url=r.get("HELPDESK_REVIEW_URL", _url, None),
+            metrics_token=r.get("HELPDESK_METRICS_TOKEN", _secret, None),
+            ready_timeout=r.get(
+                "HELPDESK_READY_TIMEOUT_SECONDS", _positive_float, cls.ready_timeout
+            ),
+            database_connect_timeout=r.get(
+                "HELPDESK_DATABASE_CONNECT_TIMEOUT_SECONDS",
+                _positive_float,
+                cls.database_connect_timeout,
+            ),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(
