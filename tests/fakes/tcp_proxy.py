@@ -62,8 +62,11 @@ class TcpProxy:
         self.is_cut = False
 
     def cut_at(self, marker: bytes, after: bytes | None = None) -> asyncio.Event:
-        """Cut when a connection sends `marker` (having sent `after` earlier); the data
-        holding the marker is dropped. The returned event is set when that happened."""
+        """Cut when a connection sends `marker` having sent `after` since the trigger was
+        set and since its own last `marker` (so: in the same transaction, for a COMMIT);
+        the data holding the marker is dropped. The event is set when it happened."""
+        for link in self._links:
+            link.sent.clear()
         self._trigger = _Trigger(marker, after)
         return self._trigger.fired
 
@@ -113,16 +116,18 @@ class TcpProxy:
 
     def _fires(self, link: _Link, data: bytes) -> bool:
         trigger = self._trigger
-        link.sent.extend(data)
-        del link.sent[:-WINDOW]
         if trigger is None:
             return False
-        at = link.sent.find(trigger.marker)
-        if at < 0 or (trigger.after is not None and trigger.after not in link.sent[:at]):
-            return False
-        self._trigger = None
-        trigger.fired.set()
-        return True
+        link.sent.extend(data)
+        del link.sent[:-WINDOW]
+        while (at := link.sent.find(trigger.marker)) >= 0:
+            if trigger.after is None or trigger.after in link.sent[:at]:
+                self._trigger = None
+                trigger.fired.set()
+                return True
+            # A marker on its own (another transaction's COMMIT): look afresh after it.
+            del link.sent[: at + len(trigger.marker)]
+        return False
 
 
 def _close(writer: asyncio.StreamWriter, *, reset: bool) -> None:
