@@ -21,6 +21,7 @@ from sqlmodel import col
 from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.db_outage import describe, is_database_unavailable
 from bot.metrics import InboxResult, Metrics
 from bot.models import InboundEvent, InboxStatus
 
@@ -75,9 +76,15 @@ class InboxProcessor(LoopingWorker):
                 raise RuntimeError(f"no handler for channel {row.channel!r}")
             await handler.process(row.payload)
         except Exception as exc:
-            self._log.exception(
-                "inbound event failed", extra={"inbox": row_id, "channel": row.channel}
-            )
+            context = {"inbox": row_id, "channel": row.channel}
+            if is_database_unavailable(exc):
+                # Retried like any failure; a traceback per event would bury the outage.
+                self._log.warning(
+                    "inbound event failed: database unavailable",
+                    extra={**context, "error": describe(exc)},
+                )
+            else:
+                self._log.exception("inbound event failed", extra=context)
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = self._clock()
         values: dict[str, object]

@@ -42,6 +42,9 @@ TOKEN = "line-access-token-0123456789"
 DB_PASSWORD = "not-a-real-db-password"
 FIRST, SECOND = "U1111111111111111111111111111111", "U2222222222222222222222222222222"
 QUESTION = "料金プランを教えてください"
+# Part of the FAQ's answer to QUESTION: only a turn that stores that answer sends it to the
+# server (as a bound value, never as SQL text, which asyncpg may send once per connection).
+ANSWER = "月額600円"
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
@@ -157,8 +160,8 @@ async def test_outage_answers_503_keeps_no_half_turn_and_recovers(outage: Outage
     await o.delivered()
     assert o.api.calls == [] and o.api.requests == 1
 
-    # The database vanishes between the turn's last write and its COMMIT.
-    cut = o.proxy.cut_at(b"COMMIT", after=b"INSERT INTO message")
+    # The database vanishes between the turn's last write (the bot's answer) and its COMMIT.
+    cut = o.proxy.cut_at(b"COMMIT", after=ANSWER.encode())
     r = await o.client.post("/api/chat/messages", json={"text": QUESTION}, headers=auth)
     assert cut.is_set() and o.proxy.is_cut
     assert r.status == 503
@@ -194,7 +197,7 @@ async def test_outage_answers_503_keeps_no_half_turn_and_recovers(outage: Outage
     assert (r.status, await r.json()) == (200, {"status": "ready"})
     r = await o.client.post("/api/chat/messages", json={"text": QUESTION}, headers=auth)
     assert r.status == 200
-    assert "600円" in (await r.json())["messages"][0]["text"]
+    assert ANSWER in (await r.json())["messages"][0]["text"]
     # LINE delivers the refused event again; the loops, left alone, catch up on both
     # customers: the waiting retry (now a push, the reply token is stale) and the reply.
     r = await o.client.post("/webhooks/line", data=refused_body, headers=refused_headers)
@@ -203,7 +206,7 @@ async def test_outage_answers_503_keeps_no_half_turn_and_recovers(outage: Outage
     async with asyncio.timeout(20):
         await o.api.wait_for_calls(2)
     assert sorted((c.kind, c.to) for c in o.api.calls) == [("push", FIRST), ("reply", None)]
-    assert all("600円" in c.texts[0] for c in o.api.calls)
+    assert all(ANSWER in c.texts[0] for c in o.api.calls)
 
     async with o.services.sessions() as s:
         asked = select(func.count()).where(col(Message.text) == QUESTION)
@@ -233,4 +236,31 @@ async def test_outage_answers_503_keeps_no_half_turn_and_recovers(outage: Outage
     assert await o.scrape(failures, route="/api/chat/messages", **labels) == 2
     assert await o.scrape(failures, route="/webhooks/line", **labels) == 1
     assert "request failed" not in o.log.messages, "an outage must not become a 500"
+    assert not any(DB_PASSWORD in line or QUESTION in line for line in o.log.lines)
+
+
+async def test_a_line_event_cut_mid_turn_is_handled_once_after_recovery(outage: Outage) -> None:
+    o = outage
+    # The webhook stores the event; the inbox's turn then loses the database before COMMIT.
+    cut = o.proxy.cut_at(b"COMMIT", after=ANSWER.encode())
+    body, headers = await o.line_event(FIRST)
+    assert (await o.client.post("/webhooks/line", data=body, headers=headers)).status == 200
+    async with asyncio.timeout(20):
+        await cut.wait()
+    await o.log.wait_for("inbound event failed: database unavailable")
+    await o.log.wait_for("inbox processing failed: database unavailable; will retry")
+
+    o.proxy.restore()
+    o.clock.advance(seconds=121)  # the interrupted claim lapses (120 s)
+    o.services.inbox.notify()
+    await o.delivered()
+    async with asyncio.timeout(20):
+        (call,) = await o.api.wait_for_calls(1)
+    assert (call.kind, call.to) == ("push", FIRST)  # the reply token went stale meanwhile
+    assert ANSWER in call.texts[0]
+    async with o.services.sessions() as s:
+        asked = select(func.count()).where(col(Message.text) == QUESTION)
+        assert (await s.exec(asked)).one() == 1
+        (event,) = (await s.exec(select(InboundEvent))).all()
+    assert event.status == InboxStatus.DONE and event.attempts == 2
     assert not any(DB_PASSWORD in line or QUESTION in line for line in o.log.lines)

@@ -6,8 +6,9 @@ every open connection is closed and new ones are reset as soon as they arrive (t
 listening port is kept, so nothing else can take it before `restore`).
 
 `cut_at(marker, after=...)` cuts the moment a connection that has already sent `after`
-sends `marker` (for instance a COMMIT after an INSERT): that data never reaches the
-server, so a transaction is lost exactly between its last write and its commit.
+sends `marker` (for instance a COMMIT after a value the transaction wrote): that data
+never reaches the server, so a transaction is lost between its last write and its
+commit. Match on values, not SQL: asyncpg sends a statement's text once per connection.
 """
 
 from __future__ import annotations
