@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -77,7 +77,7 @@ class Services:
     surveys: SurveyDispatcher
     # Started and stopped with the app; tests pause it and tick by hand.
     scheduler: AsyncIOScheduler
-    metrics: Metrics = field(default_factory=Metrics.create)
+    metrics: Metrics
 
 
 @dataclass(frozen=True)
