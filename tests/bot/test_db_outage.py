@@ -59,12 +59,37 @@ async def test_a_refused_postgresql_connection_is_an_outage(unreachable: AsyncEn
     assert "hunter2" not in describe(error) and "127.0.0.1" not in describe(error)
 
 
-async def test_sqlite_that_cannot_be_opened_is_an_outage(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+async def test_a_server_that_never_answers_fails_within_the_connect_timeout() -> None:
+    with socket.socket() as silent:  # completes TCP handshakes and then says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test", None, 0.2)
+        try:
+            # Without the setting asyncpg would wait a minute; this bound only stops a hang.
+            async with asyncio.timeout(30):
+                error = await failure(engine)
+        finally:
+            await engine.dispose()
+    assert isinstance(error, TimeoutError)
+    assert is_database_unavailable(error)
+
+
+async def test_a_locked_sqlite_file_is_an_outage(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    holder = make_engine(url)
+    waiter = make_engine(url, connect_args={"timeout": 0.05})
     try:
-        assert is_database_unavailable(await failure(engine))
+        async with holder.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER)"))
+        async with holder.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+            locked = await failure(waiter, "INSERT INTO t VALUES (2)")
+        assert "database is locked" in str(locked)
+        assert is_database_unavailable(locked)
     finally:
-        await engine.dispose()
+        await holder.dispose()
+        await waiter.dispose()
 
 
 async def test_bugs_are_not_outages(tmp_path: Path) -> None:
