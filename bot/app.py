@@ -25,10 +25,14 @@ from bot.admin_api import AdminApi, AdminGuard
 from bot.body_limits import body_limits
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
+from bot.db import SessionFactory, make_engine, make_session_factory, postgres_pool, upgrade
+from bot.db_outage import database_outage_middleware, outage_tolerant
 from bot.engine import Engine
 from bot.events import EventBus, HandoffRequested
+from bot.http_metrics import request_metrics_middleware
 from bot.inbox import InboxHandler, InboxProcessor
+from bot.metrics import Metrics
+from bot.monitoring import MetricsGuard, MonitoringApi
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
@@ -86,6 +90,7 @@ class Services:
     timers: Timers
     # Started and stopped with the app; tests pause it and tick by hand.
     scheduler: AsyncIOScheduler
+    metrics: Metrics
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,19 @@ REMINDER_TICK_SECONDS = 30
 RELAY_START_SECONDS = 10.0
 # How often resolved conversations are checked for a survey that was never planned.
 SURVEY_SWEEP_SECONDS = 60
+# How often a digest that should have gone out today is checked for.
+DIGEST_CATCH_UP_SECONDS = 600
 
 
 def create_app(
     settings: Settings, clock: Clock = utc_now, logger: logging.Logger | None = None
 ) -> web.Application:
     log = logger or logging.getLogger("helpdesk")
-    db = make_engine(settings.database_url, settings.database_schema)
+    db = make_engine(
+        settings.database_url, settings.database_schema, settings.database_connect_timeout,
+        **postgres_pool(settings.database_url, settings.database_pool_size),
+    )  # fmt: skip
+    metrics = Metrics.create()
     sessions = make_session_factory(db)
     faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
     bus = EventBus(log.getChild("events"))
@@ -148,9 +159,11 @@ def create_app(
         )
         outputs[line.name] = line
     lease = timedelta(seconds=settings.send_lease_seconds)
-    outbox = OutboxDispatcher(sessions, outputs, clock, log.getChild("outbox"), lease=lease)
+    outbox = OutboxDispatcher(
+        sessions, outputs, clock, log.getChild("outbox"), lease=lease, metrics=metrics
+    )
     inbox_handlers: dict[str, InboxHandler] = {}
-    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"))
+    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"), metrics=metrics)
     policy = survey_policy(settings)
     survey_log = log.getChild("surveys")
     alerts = SlackSurveyAlerts() if settings.slack is not None else None
@@ -166,16 +179,20 @@ def create_app(
         on_outbox=outbox.notify,
         logger=log.getChild("engine"),
         surveys=responder,
+        metrics=metrics,
     )
     handoffs = HandoffService(sessions, texts, bus, clock, outbox.notify, log.getChild("handoff"))
     notices = HandoffNotices(
         sessions, texts, settings.business_hours, clock, outbox.notify, log.getChild("handoff")
     )
     bus.subscribe(HandoffRequested, notices.on_handoff_requested)
-    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"))
+    bus.subscribe(HandoffRequested, metrics.on_handoff_requested)
+    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"), metrics)
     planner = SurveyPlanner(sessions, policy, clock, survey_log)
     planner.subscribe(bus)
-    surveys = SurveyDispatcher(sessions, texts, policy, clock, outbox.notify, survey_log)
+    surveys = SurveyDispatcher(
+        sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics
+    )
     digest = None
     if slack is not None and settings.digest_time is not None:
         schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
@@ -183,16 +200,19 @@ def create_app(
     timers = Timers(surveys, planner, slack, digest)
     services = Services(
         settings, db, sessions, faq, bus, engine, outbox, hub, relay, inbox, line, clock,
-        handoffs, slack, surveys, timers, _scheduler(settings, timers),
+        handoffs, slack, surveys, timers, _scheduler(settings, timers, log), metrics=metrics,
     )  # fmt: skip
 
     limits = settings.limits
     webhook_bodies = {path: limits.webhook_body_bytes for path in (WEBHOOK_PATH, EVENTS_PATH)}
+    # The metrics middleware goes first (outermost) to see the status the others make.
     app = web.Application(
         client_max_size=max(settings.max_body_bytes, limits.webhook_body_bytes),
         middlewares=[
+            request_metrics_middleware(metrics),
             widget_cors(limits.cors_origins),
             _json_errors(log),
+            database_outage_middleware(log.getChild("db")),
             body_limits(settings.max_body_bytes, webhook_bodies),
             widget_throttle(limits, clock, log.getChild("web")),
         ],
@@ -210,12 +230,16 @@ def create_app(
     AdminApi(sessions, guard, clock).register(app.router)
     ReportsApi(sessions, guard, clock, settings.business_hours.timezone).register(app.router)
     DashboardPage().register(app.router)
+    MonitoringApi(
+        db, sessions, metrics, MetricsGuard((settings.metrics_token, settings.admin_token)),
+        clock, tuple(outputs), settings.ready_timeout, log.getChild("monitoring"),
+    ).register(app.router)  # fmt: skip
     if settings.line is not None and line is not None:
         inbox_handlers[line.name] = LineEventHandler(
             engine, sessions, line, clock, log.getChild("line")
         )
         LineWebhook(
-            settings.line.channel_secret, sessions, inbox, clock, log.getChild("line")
+            settings.line.channel_secret, sessions, inbox, clock, log.getChild("line"), metrics
         ).register(app.router)
     if slack is not None:
         slack.endpoint.register(app.router)
@@ -240,30 +264,35 @@ def _live_relay(
     return PostgresRelay(listener_dsn(settings.database_url), channel, sessions, hub, log)
 
 
-def _scheduler(settings: Settings, timers: Timers) -> AsyncIOScheduler:
+def _scheduler(settings: Settings, timers: Timers, log: logging.Logger) -> AsyncIOScheduler:
     """The in-memory ticker. It only ticks: what is due lives in rows (survey.due_at,
     handoff.remind_at, the digest's dedupe key), so a restart or a second replica neither
     loses nor doubles work."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler.add_job(
-        timers.surveys.tick, "interval", seconds=settings.survey_tick_seconds, id="surveys",
-        **once,
+        outage_tolerant(timers.surveys.tick, log, "survey tick"), "interval",
+        seconds=settings.survey_tick_seconds, id="surveys", **once,
     )  # fmt: skip
     scheduler.add_job(
-        timers.planner.sweep, "interval", seconds=SURVEY_SWEEP_SECONDS, id="survey_sweep",
-        **once,
+        outage_tolerant(timers.planner.sweep, log, "survey sweep"), "interval",
+        seconds=SURVEY_SWEEP_SECONDS, id="survey_sweep", **once,
     )  # fmt: skip
     if timers.slack is not None:
         scheduler.add_job(
-            timers.slack.desk.remind_unclaimed, "interval", seconds=REMINDER_TICK_SECONDS,
-            id="unclaimed_reminders", **once,
+            outage_tolerant(timers.slack.desk.remind_unclaimed, log, "unclaimed reminders"),
+            "interval", seconds=REMINDER_TICK_SECONDS, id="unclaimed_reminders", **once,
         )  # fmt: skip
     if timers.digest is not None and settings.digest_time is not None:
         at = settings.digest_time
         scheduler.add_job(
-            timers.digest.post_yesterday, "cron", hour=at.hour, minute=at.minute,
-            timezone=settings.business_hours.timezone, id="daily_digest", **once,
+            outage_tolerant(timers.digest.post_yesterday, log, "daily digest"), "cron",
+            hour=at.hour, minute=at.minute, timezone=settings.business_hours.timezone,
+            id="daily_digest", **once,
+        )  # fmt: skip
+        scheduler.add_job(
+            outage_tolerant(timers.digest.catch_up, log, "daily digest catch-up"), "interval",
+            seconds=DIGEST_CATCH_UP_SECONDS, id="daily_digest_catch_up", **once,
         )  # fmt: skip
     return scheduler
 
@@ -289,6 +318,7 @@ def _slack_desk(
     bus: EventBus,
     clock: Clock,
     log: logging.Logger,
+    metrics: Metrics,
 ) -> SlackParts | None:
     if settings.slack is None:
         return None
@@ -299,7 +329,9 @@ def _slack_desk(
         timeout=max(1, round(slack.request_timeout)),
     )
     lease = timedelta(seconds=settings.send_lease_seconds)
-    poster = SlackPoster(sessions, client, slack.handoff_channel, clock, log, lease=lease)
+    poster = SlackPoster(
+        sessions, client, slack.handoff_channel, clock, log, lease=lease, metrics=metrics
+    )
     desk = SlackDesk(
         sessions,
         poster,
@@ -311,7 +343,7 @@ def _slack_desk(
     desk.subscribe(bus)
     command = HelpdeskCommand(sessions, handoffs, settings.business_hours, clock)
     endpoint = SlackEventsEndpoint(
-        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log
+        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log, metrics
     )
     return SlackParts(client, poster, desk, endpoint)
 

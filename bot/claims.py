@@ -23,6 +23,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.db_outage import describe, is_database_unavailable
+
+# The longest a failing work loop waits before trying again.
+MAX_FAILURE_PAUSE = 15.0
+
 
 async def claim_due(
     session: AsyncSession,
@@ -128,20 +133,40 @@ class WorkLoop:
 
     async def run(self) -> None:
         """Loop until `stop()` (or cancellation)."""
+        failures = 0
         while not self._stopping:
             try:
                 # Rows queued while a batch runs set the wake event, so a short batch
                 # needs no second, empty claim to be sure nothing is left.
                 while await self._step() >= self._batch and not self._stopping:
                     pass
-            except Exception:
+                failures = 0
+            except Exception as exc:
                 # A database outage must not end the loop: the rows wait in their table.
-                self._log.exception("%s failed; will retry", self._what)
+                failures += 1
+                if is_database_unavailable(exc):
+                    self._log.warning(
+                        "%s failed: database unavailable; will retry",
+                        self._what,
+                        extra={"error": describe(exc), "failures": failures},
+                    )
+                else:
+                    self._log.exception("%s failed; will retry", self._what)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                pause = pause_after(failures, self._poll)
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
             except TimeoutError:
                 pass
             self._wake.clear()
+
+
+def pause_after(failures: int, poll: float) -> float:
+    """How long a work loop sleeps (unless notified) after `failures` failed rounds in a
+    row: the poll interval, doubled per failure up to a cap, so an outage is retried
+    without a tight loop of errors. New work (`notify`) still wakes the loop at once."""
+    if failures <= 0:
+        return poll
+    return max(poll, min(poll * 2.0 ** (failures - 1), MAX_FAILURE_PAUSE))
 
 
 class LoopingWorker:

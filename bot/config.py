@@ -75,6 +75,10 @@ class Settings:
     # A process that dies mid-send leaves its claimed outbox rows to others after this.
     send_lease_seconds: float = 60.0
     limits: LimitSettings = field(default_factory=lambda: LimitSettings())
+    metrics_token: str | None = None
+    ready_timeout: float = 2.0
+    database_connect_timeout: float = 5.0
+    database_pool_size: int = 5
 
     @property
     def thresholds(self) -> Thresholds:
@@ -156,6 +160,18 @@ class Settings:
                 "HELPDESK_SEND_LEASE_SECONDS", _positive_float, cls.send_lease_seconds
             ),
             limits=_limit_settings(r),
+            metrics_token=r.get("HELPDESK_METRICS_TOKEN", _secret, None),
+            ready_timeout=r.get(
+                "HELPDESK_READY_TIMEOUT_SECONDS", _positive_float, cls.ready_timeout
+            ),
+            database_connect_timeout=r.get(
+                "HELPDESK_DATABASE_CONNECT_TIMEOUT_SECONDS",
+                _positive_float,
+                cls.database_connect_timeout,
+            ),
+            database_pool_size=r.get(
+                "HELPDESK_DATABASE_POOL_SIZE", _positive_int, cls.database_pool_size
+            ),
         )
         if settings.suggest_threshold > settings.answer_threshold:
             raise SettingsError(

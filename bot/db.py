@@ -16,11 +16,18 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, schema: str | None = None, connect_timeout: float | None = None, **kwargs: Any
+) -> AsyncEngine:
     """Create the engine; SQLite gets a busy timeout so concurrent writers wait, not fail.
 
-    `schema` (PostgreSQL only) puts every table in that schema, via the search path.
+    `schema` (PostgreSQL only) puts every table in that schema, via the search path;
+    `connect_timeout` (PostgreSQL only) bounds opening a connection, so an unreachable
+    server fails requests quickly (503) instead of holding them for a minute.
     """
+    # Errors (and so logs) then show the SQL without its values: those are customers'
+    # messages and tokens.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("timeout", 30)
@@ -32,12 +39,24 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> AsyncEngi
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # A pooled connection that died with the server is found and replaced on checkout,
+    # so the engine recovers by itself once the server is back.
     kwargs.setdefault("pool_pre_ping", True)
+    connect_args = dict(kwargs.pop("connect_args", {}))
     if schema is not None:
-        connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args["server_settings"] = {"search_path": schema}
-        kwargs["connect_args"] = connect_args
-    return create_async_engine(url, **kwargs)
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def postgres_pool(url: str, size: int) -> dict[str, Any]:
+    """Pool arguments for `make_engine`: up to `size` kept connections and as many again
+    under bursts. Every replica holds up to 2 x size, plus one for LISTEN, so replicas x
+    (2 x size + 1) must stay under the server's max_connections. SQLite keeps its one."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_size": size, "max_overflow": size}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

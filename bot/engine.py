@@ -33,6 +33,7 @@ from bot.intents import Intent, detect_intent
 from bot.linking import parse_code, redeem_code
 from bot.locale_detect import detect_locale
 from bot.messages import Button, Inbound, Outbound
+from bot.metrics import Metrics
 from bot.models import (
     Conversation,
     ConversationStatus,
@@ -48,6 +49,7 @@ from bot.models import (
 from bot.postbacks import Postback, PostbackKind, parse_postback
 from bot.store import add_message, get_or_create_identity, open_conversation_for, to_outbound
 from bot.texts import Texts
+from bot.turn_outcome import TurnOutcome
 from faq.decision import Decision, Thresholds, decide
 from faq.matcher import Match, Matcher
 from faq.model import FaqEntry
@@ -128,6 +130,7 @@ class _Turn:
     customer_message: Message | None = None
     replies: list[Message] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    outcome: TurnOutcome = TurnOutcome.UNKNOWN_BUTTON
 
 
 class Engine:
@@ -143,8 +146,10 @@ class Engine:
         on_outbox: Callable[[], None],
         logger: logging.Logger,
         surveys: SurveyHook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
+        self._metrics = metrics or Metrics.create()
         self._surveys = surveys
         self._faq = faq
         self._texts = texts
@@ -185,6 +190,7 @@ class Engine:
                 extra={"channel": inbound.channel, "event_id": inbound.event_id},
             )
             return HandleResult(None, None, (), duplicate=True)
+        self._metrics.message_handled(inbound.channel, turn.outcome)
         for event in turn.events:
             await self._bus.publish(event)
         if turn.replies:
@@ -262,7 +268,7 @@ class Engine:
             return None
         conversation = await session.get(Conversation, replies.conversation_id)
         assert conversation is not None
-        turn = _Turn(session, identity, conversation, inbound)
+        turn = _Turn(session, identity, conversation, inbound, outcome=TurnOutcome.SURVEY)
         turn.customer_message = await self._store_customer_message(turn)
         for text in replies.texts:
             await self._reply(turn, text)
@@ -301,18 +307,23 @@ class Engine:
         status = turn.conversation.status
         inbound = turn.inbound
         if inbound.follow:
+            turn.outcome = TurnOutcome.FOLLOW
             await self._greet_follower(turn)
             return
         if inbound.text is not None and (code := parse_code(inbound.text)) is not None:
+            turn.outcome = TurnOutcome.LINK
             await self._link(turn, code)
             return
         if status in (ConversationStatus.WAITING, ConversationStatus.AGENT):
+            turn.outcome = TurnOutcome.DURING_HANDOFF
             await self._during_handoff(turn)
             return
         if inbound.media is not None:
+            turn.outcome = TurnOutcome.UNSUPPORTED
             await self._say(turn, "text_only")
             return
         if inbound.postback is not None:
+            # Stays UNKNOWN_BUTTON unless the button leads to one of the outcomes below.
             await self._on_postback(turn, inbound.postback)
             return
         assert inbound.text is not None
@@ -322,8 +333,10 @@ class Engine:
         elif intent is Intent.SOLVED:
             await self._resolve(turn, await self._resolution_for(turn), "resolved_by_customer")
         elif intent is Intent.THANKS:
+            turn.outcome = TurnOutcome.SMALL_TALK
             await self._say(turn, "thanks_reply")
         elif intent is Intent.GREETING:
+            turn.outcome = TurnOutcome.SMALL_TALK
             await self._say(turn, "greeting")
         else:
             await self._answer_from_faq(turn, inbound.text)
@@ -432,6 +445,7 @@ class Engine:
             for e in in_locale[: MAX_BUTTONS - 1]
         ]
         buttons.append(Button(self._texts.get("talk_to_person", locale), PostbackKind.HUMAN))
+        turn.outcome = TurnOutcome.MENU
         await self._reply(turn, self._texts.get("category_intro", locale), buttons=tuple(buttons))
 
     async def _link(self, turn: _Turn, code: str) -> None:
@@ -446,6 +460,7 @@ class Engine:
 
     async def _give_answer(self, turn: _Turn, entry: FaqEntry, score: float | None) -> None:
         locale = turn.conversation.locale
+        turn.outcome = TurnOutcome.ANSWER
         await self._reply(
             turn, entry.answer.strip(), faq_entry_id=entry.id, faq_score=score,
             decision=Decision.ANSWER,
@@ -468,6 +483,7 @@ class Engine:
         self, turn: _Turn, intro_key: str, matches: Sequence[Match], decision: str
     ) -> None:
         locale = turn.conversation.locale
+        turn.outcome = TurnOutcome.SUGGEST
         buttons = [
             Button(m.entry.question, Postback(PostbackKind.SHOW_ENTRY, m.entry.id).encode())
             for m in matches
@@ -485,6 +501,7 @@ class Engine:
     async def _hand_off(self, turn: _Turn, reason: HandoffReason, text_key: str) -> None:
         conversation = turn.conversation
         assert conversation.id is not None
+        turn.outcome = TurnOutcome.HANDOFF
         question = await self._last_question(turn)
         if question is not None:
             await self._log_unanswered(turn, question, reason)
@@ -501,6 +518,7 @@ class Engine:
 
     async def _resolve(self, turn: _Turn, resolution: Resolution, text_key: str) -> None:
         conversation = turn.conversation
+        turn.outcome = TurnOutcome.RESOLVED
         now = self._clock()
         conversation.status = ConversationStatus.RESOLVED
         conversation.resolution = resolution

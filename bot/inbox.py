@@ -21,6 +21,8 @@ from sqlmodel import col
 from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.db_outage import describe, is_database_unavailable
+from bot.metrics import InboxResult, Metrics
 from bot.models import InboundEvent, InboxStatus
 
 MAX_ATTEMPTS = 8
@@ -44,11 +46,13 @@ class InboxProcessor(LoopingWorker):
         clock: Clock,
         logger: logging.Logger,
         poll_seconds: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._handlers = handlers
         self._clock = clock
         self._log = logger
+        self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.process_once, BATCH, poll_seconds, logger, "inbox processing")
 
     async def process_once(self) -> int:
@@ -72,15 +76,24 @@ class InboxProcessor(LoopingWorker):
                 raise RuntimeError(f"no handler for channel {row.channel!r}")
             await handler.process(row.payload)
         except Exception as exc:
-            self._log.exception(
-                "inbound event failed", extra={"inbox": row_id, "channel": row.channel}
-            )
+            context = {"inbox": row_id, "channel": row.channel}
+            if is_database_unavailable(exc):
+                # Retried like any failure; a traceback per event would bury the outage.
+                self._log.warning(
+                    "inbound event failed: database unavailable",
+                    extra={**context, "error": describe(exc)},
+                )
+            else:
+                self._log.exception("inbound event failed", extra=context)
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = self._clock()
         values: dict[str, object]
+        result = InboxResult.RETRY
         if error is None:
+            result = InboxResult.DONE
             values = {"status": InboxStatus.DONE, "processed_at": now, "last_error": None}
         elif row.attempts >= MAX_ATTEMPTS:
+            result = InboxResult.FAILED
             values = {"status": InboxStatus.FAILED, "last_error": error}
         else:
             values = {
@@ -95,6 +108,7 @@ class InboxProcessor(LoopingWorker):
                 .where(col(InboundEvent.status) == InboxStatus.PROCESSING)
                 .values(**values)
             )
+        self._metrics.inbox_processed(row.channel, result)
 
 
 async def store_events(sessions: SessionFactory, rows: list[dict[str, Any]]) -> int:

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.metrics import Metrics, SendResult
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
 from bot.ports import OutputChannel, PermanentSendError, Recipient, TemporarySendError
 from bot.store import to_outbound
@@ -39,12 +40,14 @@ class OutboxDispatcher(LoopingWorker):
         logger: logging.Logger,
         poll_seconds: float = 1.0,
         lease: timedelta = LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
         self._lease = lease
         self._clock = clock
         self._log = logger
+        self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
 
     async def dispatch_once(self) -> int:
@@ -146,9 +149,12 @@ class OutboxDispatcher(LoopingWorker):
         head = rows[0]
         ids = [r.id for r in rows]
         values: dict[str, object]
+        result = SendResult.RETRY
         if error is None:
+            result = SendResult.SENT
             values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
         elif permanent or head.attempts >= MAX_ATTEMPTS:
+            result = SendResult.FAILED
             values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
             self._log.error(
                 "outbox message given up",
@@ -173,6 +179,7 @@ class OutboxDispatcher(LoopingWorker):
                 .where(col(Outbox.id).in_(ids), col(Outbox.status) == OutboxStatus.SENDING)
                 .values(**values)
             )
+        self._metrics.outbox_sent(head.channel, result, len(rows))
 
 
 @dataclass(frozen=True)

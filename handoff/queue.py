@@ -54,6 +54,21 @@ async def waiting_cases(session: AsyncSession) -> list[QueuedCase]:
     return cases
 
 
+async def waiting_count(session: AsyncSession) -> int:
+    """How many cases `waiting_cases` would list: the agents' queue length."""
+    query = (
+        select(func.count())
+        .select_from(Conversation)
+        .join(Handoff, col(Handoff.conversation_id) == col(Conversation.id))
+        .where(
+            Conversation.status == ConversationStatus.WAITING,
+            col(Handoff.claimed_at).is_(None),
+            col(Handoff.closed_at).is_(None),
+        )
+    )
+    return int((await session.exec(query)).one())
+
+
 async def _last_customer_text(session: AsyncSession, conversation_id: int) -> str | None:
     query = (
         select(Message.text)

@@ -5,7 +5,8 @@ An APScheduler cron trigger fires `post_yesterday` at the configured local time 
 replica. The post is a `slack_post` row whose dedupe key names the day, so the first
 replica's insert wins and the others' are no-ops; the Slack poster then retries it
 like any other post until Slack takes it. A server that was down at that time posts the
-digest when it starts (`catch_up`), and the same key keeps it to one.
+digest when it starts (`catch_up`, also run every few minutes in case the cron run failed),
+and the same key keeps it to one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
@@ -79,11 +81,17 @@ class DailyDigest:
         return await self.post_for(self.yesterday())
 
     async def catch_up(self) -> bool:
-        """At start: if today's digest time has passed, make sure yesterday's went out."""
+        """If today's digest time has passed, make sure yesterday's digest went out (at
+        start, and now and then after, in case the cron job's run failed or was missed)."""
         local_now = self._clock().astimezone(self._schedule.timezone)
         if local_now.time() < self._schedule.at:
             return False
-        return await self.post_for(self.yesterday())
+        day = self.yesterday()
+        async with self._sessions() as session:
+            queued = select(SlackPost.id).where(SlackPost.dedupe_key == dedupe_key(day))
+            if (await session.exec(queued)).first() is not None:
+                return False
+        return await self.post_for(day)
 
     async def post_for(self, day: date) -> bool:
         """Queue the digest of `day`; False if it was queued before (by any replica)."""

@@ -19,7 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.claims import claim_due
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.db_outage import is_database_unavailable
 from bot.messages import Button
+from bot.metrics import Metrics, SurveyResult
 from bot.models import Conversation, Identity, Role, Survey, SurveyKind, SurveyStatus
 from bot.postbacks import encode_survey_answer
 from bot.store import add_message
@@ -49,6 +51,7 @@ class SurveyDispatcher:
         clock: Clock,
         on_outbox: Callable[[], None],
         logger: logging.Logger,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._texts = texts
@@ -56,6 +59,7 @@ class SurveyDispatcher:
         self._clock = clock
         self._on_outbox = on_outbox
         self._log = logger
+        self._metrics = metrics or Metrics.create()
 
     async def tick(self) -> int:
         """Expire overdue surveys, then send every due one; return how many were claimed."""
@@ -79,6 +83,8 @@ class SurveyDispatcher:
     async def send_due_once(self) -> int:
         """Claim one batch of due surveys and queue their questions; return the count."""
         now = self._clock()
+        # Counted after the commit: a batch rolled back by an outage sent nothing.
+        results: list[tuple[str, SurveyResult]] = []
         async with self._sessions() as session, session.begin():
             ids = await claim_due(
                 session, Survey, "customer_id", SurveyStatus.PLANNED, SurveyStatus.SENDING,
@@ -87,20 +93,29 @@ class SurveyDispatcher:
             for survey_id in ids:
                 try:
                     async with session.begin_nested():
-                        await self._send(session, survey_id, now)
-                except Exception:
+                        results.append(await self._send(session, survey_id, now))
+                except Exception as exc:
+                    if is_database_unavailable(exc):
+                        raise  # the whole batch waits for the database, unchanged
                     # One bad row must not roll back the batch on every tick forever.
                     self._log.exception("survey not sent", extra={"survey": survey_id})
-                    await session.exec(
+                    skipped = await session.exec(
                         update(Survey)
                         .where(col(Survey.id) == survey_id)
                         .values(status=SurveyStatus.SKIPPED, skip_reason=SEND_ERROR)
+                        .returning(col(Survey.kind))
                     )
+                    results.append((str(skipped.scalar_one()), SurveyResult.ERROR))
+        for kind, result in results:
+            self._metrics.survey_taken(kind, result)
         if ids:
             self._on_outbox()
         return len(ids)
 
-    async def _send(self, session: AsyncSession, survey_id: int, now: datetime) -> None:
+    async def _send(
+        self, session: AsyncSession, survey_id: int, now: datetime
+    ) -> tuple[str, SurveyResult]:
+        """Queue the question (or skip it by a rule); return the survey's kind and result."""
         survey = await session.get(Survey, survey_id)
         assert survey is not None
         conversation = await session.get(Conversation, survey.conversation_id)
@@ -119,7 +134,7 @@ class SurveyDispatcher:
             survey.status = SurveyStatus.SKIPPED
             survey.skip_reason = skip
             self._log.info("survey skipped", extra={"survey": survey_id, "reason": skip})
-            return
+            return survey.kind, SurveyResult.SKIPPED
         locale = conversation.locale
         key = "survey_nps_question" if survey.kind == SurveyKind.NPS else "survey_csat_question"
         buttons = tuple(
@@ -135,3 +150,4 @@ class SurveyDispatcher:
         survey.expires_at = now + self._policy.expiry
         survey.message_id = message.id
         self._log.info("survey sent", extra={"survey": survey_id, "kind": survey.kind})
+        return survey.kind, SurveyResult.SENT

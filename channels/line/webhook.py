@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.inbox import InboxProcessor, store_events
+from bot.metrics import Metrics
 from bot.models import InboxStatus
 from channels.line.events import LINE, MalformedEvent, event_id, sender
 from channels.line.signature import verify
@@ -35,12 +36,14 @@ class LineWebhook:
         inbox: InboxProcessor,
         clock: Clock,
         logger: logging.Logger,
+        metrics: Metrics | None = None,
     ) -> None:
         self._secret = channel_secret
         self._sessions = sessions
         self._inbox = inbox
         self._clock = clock
         self._log = logger
+        self._metrics = metrics or Metrics.create()
 
     def register(self, router: web.UrlDispatcher) -> None:
         router.add_post(WEBHOOK_PATH, self.receive)
@@ -78,6 +81,7 @@ class LineWebhook:
                 }
             )
         new = await store_events(self._sessions, rows)
+        self._metrics.webhook_events(LINE, received=len(rows), duplicates=len(rows) - new)
         if new:
             self._inbox.notify()
         self._log.info("line webhook stored", extra={"events": len(rows), "new": new})

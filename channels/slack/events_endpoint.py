@@ -26,6 +26,7 @@ from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.metrics import Metrics
 from bot.models import Handoff, ProcessedEvent
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
@@ -57,7 +58,9 @@ class SlackEventsEndpoint:
         command: HelpdeskCommand,
         clock: Clock,
         logger: logging.Logger,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics.create()
         self._client = client
         self._sessions = sessions
         self._handoffs = handoffs
@@ -92,6 +95,8 @@ class SlackEventsEndpoint:
         """A retry of an event already handled is answered at once, and Slack is asked
         to stop retrying; a retry of one that failed is handled like the first try."""
         event_id = request.body.get("event_id") if isinstance(request.body, dict) else None
+        if event_id:
+            self._metrics.webhook_events(SLACK, received=1, duplicates=0)
         if request.headers.get("x-slack-retry-num") and event_id:
             async with self._sessions() as session:
                 seen = await session.exec(
@@ -100,6 +105,7 @@ class SlackEventsEndpoint:
                     )
                 )
                 if seen.first() is not None:
+                    self._metrics.webhook_events(SLACK, received=0, duplicates=1)
                     self._log.info("slack retry of a handled event", extra={"event": event_id})
                     return BoltResponse(status=200, body="", headers={"x-slack-no-retries": "1"})
         return await next()

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.metrics import Metrics, SendResult
 from bot.models import Handoff, OutboxStatus, SlackPost, SlackPostKind
 from bot.ports import PermanentSendError, TemporarySendError
 from channels.slack.cases import load_case
@@ -80,6 +81,7 @@ class SlackPoster(LoopingWorker):
         logger: logging.Logger,
         poll_seconds: float = 1.0,
         lease: timedelta = LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._client = client
@@ -87,6 +89,7 @@ class SlackPoster(LoopingWorker):
         self._channel = channel
         self._clock = clock
         self._log = logger
+        self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "slack posting")
 
     async def dispatch_once(self) -> int:
@@ -194,11 +197,14 @@ class SlackPoster(LoopingWorker):
     ) -> None:
         now = self._clock()
         values: dict[str, object]
+        result = SendResult.RETRY
         if error is None:
+            result = SendResult.SENT
             values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
             if posted is not None:
                 values["result_ts"] = posted[1]
         elif permanent or post.attempts >= MAX_ATTEMPTS:
+            result = SendResult.FAILED
             values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
             self._log.error(
                 "slack post given up",
@@ -227,6 +233,7 @@ class SlackPoster(LoopingWorker):
                     .where(col(Handoff.id) == post.handoff_id)
                     .values(slack_channel=posted[0], slack_thread_ts=posted[1])
                 )
+        self._metrics.slack_posted(post.kind, result)
 
 
 def classify(exc: SlackApiError) -> TemporarySendError | PermanentSendError:

@@ -13,6 +13,7 @@ from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.engine import Engine, HandleResult
 from bot.events import DomainEvent, EventBus
 from bot.messages import Inbound
+from bot.metrics import Metrics
 from bot.outbox import OutboxDispatcher
 from bot.texts import Texts
 from faq.decision import Thresholds
@@ -31,6 +32,7 @@ class Harness:
     clock: ManualClock
     events: list[DomainEvent]
     faq: FaqLibrary
+    metrics: Metrics
 
     async def say(
         self, text: str | None = None, *, postback: str | None = None, who: str = "cust-1",
@@ -73,12 +75,14 @@ async def make_harness(
 
     bus.subscribe(DomainEvent, record)
     channel = MemoryChannel()
-    outbox = OutboxDispatcher(sessions, {"memory": channel}, clock, log)
+    metrics = Metrics.create()
+    outbox = OutboxDispatcher(sessions, {"memory": channel}, clock, log, metrics=metrics)
     engine = Engine(
         sessions=sessions, faq=faq, texts=Texts.load(None), bus=bus, clock=clock,
         thresholds=thresholds, default_locale="ja", on_outbox=outbox.notify, logger=log,
+        metrics=metrics,
     )  # fmt: skip
     try:
-        yield Harness(engine, sessions, outbox, channel, clock, events, faq)
+        yield Harness(engine, sessions, outbox, channel, clock, events, faq, metrics)
     finally:
         await db.dispose()

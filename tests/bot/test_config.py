@@ -245,3 +245,40 @@ def test_a_bad_database_url_is_shown_without_its_password() -> None:
     assert "HELPDESK_DATABASE_URL: expected" in str(err.value)
     assert "mysql://app:<hidden>@db.internal/helpdesk" in str(err.value)
     assert "s3cr" not in str(err.value) and "pw@" not in str(err.value)
+
+
+def test_monitoring_settings() -> None:
+    default = Settings.from_env({})
+    assert default.metrics_token is None
+    assert default.ready_timeout == 2.0 and default.database_connect_timeout == 5.0
+    s = Settings.from_env(
+        {
+            "HELPDESK_METRICS_TOKEN": "m" * 24,
+            "HELPDESK_READY_TIMEOUT_SECONDS": "0.5",
+            "HELPDESK_DATABASE_CONNECT_TIMEOUT_SECONDS": "3",
+        }
+    )
+    assert s.metrics_token == "m" * 24
+    assert s.ready_timeout == 0.5 and s.database_connect_timeout == 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HELPDESK_METRICS_TOKEN", "scrape-me", "HELPDESK_METRICS_TOKEN: must be at least 16"),
+        ("HELPDESK_READY_TIMEOUT_SECONDS", "0", "HELPDESK_READY_TIMEOUT_SECONDS: expected a num"),
+        ("HELPDESK_DATABASE_CONNECT_TIMEOUT_SECONDS", "soon", "HELPDESK_DATABASE_CONNECT_TIME"),
+    ],
+)
+def test_bad_monitoring_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({name: value})
+    assert str(err.value).startswith(message)
+    assert "scrape-me" not in str(err.value)
+
+
+def test_database_pool_size() -> None:
+    assert Settings.from_env({}).database_pool_size == 5
+    assert Settings.from_env({"HELPDESK_DATABASE_POOL_SIZE": "3"}).database_pool_size == 3
+    with pytest.raises(SettingsError, match="HELPDESK_DATABASE_POOL_SIZE: expected a whole"):
+        Settings.from_env({"HELPDESK_DATABASE_POOL_SIZE": "0"})

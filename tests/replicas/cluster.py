@@ -72,6 +72,8 @@ class Cluster:
             "SLACK_HANDOFF_CHANNEL": CHANNEL,
             "SLACK_API_BASE_URL": self.slack_api_url,
             "HELPDESK_DIGEST_TIME": "off",
+            # Other tests share the PostgreSQL server and its 100 connections.
+            "HELPDESK_DATABASE_POOL_SIZE": "3",
             **self.extra_env,
         }
 
