@@ -28,6 +28,7 @@ from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.engine import Engine
 from bot.events import EventBus, HandoffRequested
 from bot.inbox import InboxHandler, InboxProcessor
+from bot.openapi import openapi_document, register_openapi
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
@@ -174,6 +175,10 @@ def create_app(
     if slack is not None:
         slack.endpoint.register(app.router)
     app.router.add_get("/healthz", _healthz)
+    register_openapi(app.router, openapi_document(
+        line=line is not None, slack=slack is not None,
+        max_message_chars=settings.max_message_chars, server_url=settings.public_url,
+    ))  # fmt: skip
     app.cleanup_ctx.append(_lifecycle(services, log))
 
     async def close_websockets(_: web.Application) -> None:
