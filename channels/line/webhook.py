@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.inbox import InboxProcessor, store_events
 from bot.models import InboxStatus
+from bot.storable import unstorable
 from channels.line.events import LINE, MalformedEvent, event_id, sender
 from channels.line.signature import verify
 
@@ -52,8 +53,13 @@ class LineWebhook:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body is not valid JSON: {exc}")
+        except RecursionError:
+            return _error(400, "body is not valid JSON: nested too deeply")
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             return _error(400, 'expected a JSON object with an "events" list')
+        problem = unstorable(data)
+        if problem is not None:
+            return _error(400, f"body cannot be stored: {problem}")
         now = self._clock()
         rows: list[dict[str, Any]] = []
         for index, event in enumerate(data["events"]):
