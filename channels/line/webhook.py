@@ -45,7 +45,10 @@ class LineWebhook:
         router.add_post("/webhooks/line", self.receive)
 
     async def receive(self, request: web.Request) -> web.Response:
-        body = await request.read()  # 413 past the app's body limit
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "request body is too large")
         if not verify(self._secret, body, request.headers.get("X-Line-Signature", "")):
             self._log.warning("line webhook with a missing or wrong signature refused")
             return _error(401, "missing or invalid X-Line-Signature")

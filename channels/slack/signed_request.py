@@ -23,8 +23,10 @@ from bot.storable import unstorable
 INVALID_SIGNATURE = "invalid request"
 # Slack's replay window for the request timestamp.
 MAX_AGE_SECONDS = 5 * 60
-# What a signed body that is not Slack's JSON or form can make Bolt's parsing raise.
-_UNPARSABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+NOT_SLACK = "body is not a Slack payload"
+EXPECTED = "expected a JSON object or a form"
+# What Bolt's context extraction raises on a parsed body that is not an object.
+_MISSHAPEN = (TypeError, KeyError, IndexError, AttributeError)
 # Fields that Bolt's context extraction and built-in middleware read without checking
 # their type (`body.get("event", {}).get("bot_id")` and the like), with the JSON types
 # they cope with. Slack always sends these types; a body with others is refused.
@@ -49,6 +51,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 _LISTS_OF_OBJECTS = ("authorizations", "actions", "response_urls")
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+# Bolt reads at most body.event.message.<field>; a deeper nesting is left alone.
+_MAX_DEPTH = 3
 _TYPE_NAMES: dict[type, str] = {dict: "an object", str: "a string", list: "an array"}
 
 
@@ -83,14 +87,17 @@ async def read_signed_request(
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
         )
-    except _UNPARSABLE as exc:
-        reason = "body is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise SlackRequestRefused(400, f"body is not a Slack payload: {reason}"[:300]) from None
+    except RecursionError:
+        raise SlackRequestRefused(400, f"{NOT_SLACK}: body is nested too deeply") from None
+    except ValueError as exc:  # JSON that does not parse, in the body or its payload field
+        raise SlackRequestRefused(400, f"{NOT_SLACK}: {exc}"[:300]) from None
+    except _MISSHAPEN:  # parsed, but not an object: Bolt reads it as one
+        raise SlackRequestRefused(400, f"{NOT_SLACK}: {EXPECTED}") from None
     if not isinstance(bolt_request.body, dict):
-        raise SlackRequestRefused(400, "body is not a Slack payload: expected a JSON object")
+        raise SlackRequestRefused(400, f"{NOT_SLACK}: {EXPECTED}")
     problem = shape_problem(bolt_request.body, "body") or unstorable(bolt_request.body)
     if problem is not None:
-        raise SlackRequestRefused(400, f"body is not a Slack payload: {problem}")
+        raise SlackRequestRefused(400, f"{NOT_SLACK}: {problem}")
     return bolt_request
 
 
@@ -102,7 +109,10 @@ def signed_by_slack(
 
     Over the raw bytes: slack_sdk's verifier decodes the body as UTF-8 first and raises
     on bytes that are not."""
-    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+    # Ten digits until the year 2286; int() of thousands of digits raises.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if not signature.isascii():
         return False
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return False
@@ -111,8 +121,10 @@ def signed_by_slack(
     return hmac.compare_digest(expected, signature)
 
 
-def shape_problem(payload: dict[str, object], where: str) -> str | None:
+def shape_problem(payload: dict[str, object], where: str, depth: int = 0) -> str | None:
     """What makes this payload unsafe to hand to Bolt, or None."""
+    if depth > _MAX_DEPTH:
+        return None  # deeper than Bolt ever looks
     for key, types in _FIELD_TYPES.items():
         value = payload.get(key)
         if key in payload and not isinstance(value, types):
@@ -122,11 +134,11 @@ def shape_problem(payload: dict[str, object], where: str) -> str | None:
             if not all(isinstance(item, dict) for item in value):
                 return f"{where}.{key} must hold objects"
             if value:
-                problem = shape_problem(value[0], f"{where}.{key}[0]")
+                problem = shape_problem(value[0], f"{where}.{key}[0]", depth + 1)
                 if problem is not None:
                     return problem
         if key in _NESTED and isinstance(value, dict):
-            problem = shape_problem(value, f"{where}.{key}")
+            problem = shape_problem(value, f"{where}.{key}", depth + 1)
             if problem is not None:
                 return problem
     return None

@@ -195,6 +195,12 @@ async def test_signature_of_other_bytes_is_refused(line: Line) -> None:
         (b'{"destination": "U"}', 'expected a JSON object with an "events" list'),
         (b'{"events": [1]}', "events[0] is not an object"),
         (b'{"events": [{"type": "message"}]}', "events[0]: an event has no webhookEventId"),
+        # Found by the fuzz run (tests/test_fuzz_api.py): a 500 on every database, or on
+        # PostgreSQL, which refuses NUL and NaN in jsonb.
+        (b"[" * 60_000, "body is not valid JSON: nested too deeply"),
+        (b'{"events": [{"webhookEventId": "e\\u0000"}]}', "body cannot be stored: text contains"),
+        (b'{"events": [{"webhookEventId": "\\udfff"}]}', "body cannot be stored: text contains"),
+        (b'{"events": [], "x": NaN}', "body cannot be stored: NaN"),
     ],
 )
 async def test_malformed_body_gets_400_with_a_reason(line: Line, body: bytes, reason: str) -> None:
@@ -444,4 +450,42 @@ async def test_oversized_webhook_is_refused(line: Line) -> None:
     events = [line.text("あ" * 2000) for _ in range(40)]  # well past the 64 KiB default
     r = await line.post(*events)
     assert r.status == 413
+    assert (await r.json())["error"] == "request body is too large"
     assert await line.count(InboundEvent) == 0
+
+
+async def test_a_timestamp_past_what_a_datetime_holds_falls_back_to_receipt_time(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    # fromtimestamp() raised OverflowError/OSError in the inbox, which retried forever.
+    event = line.text("パスワード忘れた")
+    event["timestamp"] = 10**20
+    assert (await line.post(event)).status == 200
+    await line.settle()
+    assert "パスワードをお忘れの方" in line.api.all_texts()[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"type": "message", "message": {"id": "1"}},
+        {"type": "message", "message": {"id": "1", "type": "text", "text": 5}},
+        {"type": "postback", "postback": {"data": ["not", "a", "string"]}},
+    ],
+)
+async def test_a_malformed_event_is_dropped_once_not_retried(
+    line: Line, broken: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # It failed in the inbox with an exception (logged at ERROR), then again after each
+    # backoff, though no retry can mend a payload.
+    caplog.set_level(logging.INFO)
+    event = {**line.event(str(broken["type"])), **broken}
+    assert (await line.post(event)).status == 200
+    await line.settle()
+    async with line.services.sessions() as s:
+        (row,) = (await s.exec(select(InboundEvent))).all()
+    assert row.status == "done" and row.attempts == 1
+    assert line.api.calls == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(r.getMessage() == "line event malformed; dropped" for r in caplog.records)
