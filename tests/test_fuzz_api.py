@@ -30,6 +30,7 @@ from sqlmodel import select
 from bot.models import Handoff, Survey, SurveyStatus
 from bot.openapi import openapi_document
 from bot.postbacks import encode_survey_answer
+from bot.storable import text_problem
 from channels.web.sessions import identity_hash
 from tests.conftest import Database
 from tests.fuzz import strategies as fs
@@ -48,6 +49,7 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
     report_multiple_bugs=False,
 )
+LONE_SURROGATE = text_problem("\ud800")
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Headers the client library owns; the rest of a generated request is sent as it is.
@@ -355,6 +357,39 @@ def fuzz_slack(
         fuzzer.exchange("POST", "/slack/events", headers=headers, body=body)
 
     one()
+
+
+def test_websocket_frames(fuzzer: Fuzzer) -> None:
+    token = new_chat_token(fuzzer)
+    live = fuzzer.live
+    frames = st.one_of(
+        fs.json_bodies(fs.json_values()).map(lambda b: b.decode("utf-8", "replace")),
+        fs.texts(),
+        st.binary(max_size=64),
+        st.builds(lambda n: "x" * n, st.integers(4000, 5000)),
+    )
+
+    @settings(FUZZ, max_examples=EXAMPLES * 2)
+    @given(frame=frames)
+    def one(frame: str | bytes) -> None:
+        before = len(live.errors.records)
+        outcome = live.websocket(f"/api/chat/ws?token={token}", frame)
+        raw = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
+        # The server reads frames under 4 KiB (1009 past that; exactly 4096 bytes depends
+        # on compression) and closes with 1007 on a text frame that is not UTF-8.
+        if len(raw) > 4096:
+            expected = {"closed 1009"}
+        elif len(raw) == 4096:
+            expected = {"closed 1009", "pong"}
+        elif isinstance(frame, str) and text_problem(frame) == LONE_SURROGATE:
+            expected = {"closed 1007"}
+        else:
+            expected = {"pong"}
+        assert outcome in expected, (len(raw), frame[:100], outcome)
+        assert len(live.errors.records) == before, live.errors.describe(before)
+
+    one()
+    fuzzer.finish()
 
 
 class ChatSessions:

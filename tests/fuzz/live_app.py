@@ -188,6 +188,34 @@ class LiveApp:
         ) as response:
             return Reply(response.status, response.content_type, await response.read())
 
+    def websocket(self, path_and_query: str, frame: str | bytes) -> str:
+        """Open the WebSocket, send `frame` and then a ping; what came back: "pong",
+        "closed <code>" or the unexpected message's type."""
+        return self.call(lambda: self._websocket(path_and_query, frame))
+
+    async def _websocket(self, path_and_query: str, frame: str | bytes) -> str:
+        assert self._http is not None
+        url = URL(self.base_url + path_and_query, encoded=True)
+        async with self._http.ws_connect(url, max_msg_size=0) as ws:
+            if isinstance(frame, bytes):
+                await ws.send_bytes(frame)
+            else:
+                # A lone surrogate goes out as the bytes it stands for: a text frame
+                # that is not UTF-8.
+                raw = frame.encode("utf-8", "surrogatepass")
+                await ws.send_frame(raw, aiohttp.WSMsgType.TEXT)
+            await ws.send_str('{"type": "ping"}')
+            while True:
+                message = await ws.receive(timeout=10)
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    data = message.json()
+                    if data.get("type") == "pong":
+                        return "pong"
+                    continue  # a pushed chat message
+                if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    return f"closed {ws.close_code}"
+                return str(message.type)
+
     def run(self, work: Callable[[LiveApp], Awaitable[T]]) -> T:
         """Run `work(self)` in the app's loop (for setup that talks to the services)."""
         return self.call(lambda: _awaited(work(self)))
