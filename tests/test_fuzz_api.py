@@ -264,10 +264,11 @@ def fuzz_generated(fuzzer: Fuzzer, operation: Any, chat_token: str) -> None:
 
 def test_requests_generated_from_the_document(fuzzer: Fuzzer) -> None:
     chat_token = new_chat_token(fuzzer)
-    for operation in operations():
+    generated = operations()
+    for operation in generated:
         fuzz_generated(fuzzer, operation, chat_token)
     fuzzer.finish()
-    for operation in operations():
+    for operation in generated:
         method, path = operation.method.upper(), operation.path
         # Only a WebSocket upgrade succeeds there, and these requests are plain GETs.
         if path != "/api/chat/ws":
