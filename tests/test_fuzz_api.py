@@ -34,7 +34,8 @@ from bot.storable import text_problem
 from channels.web.sessions import identity_hash
 from tests.conftest import Database
 from tests.fuzz import strategies as fs
-from tests.fuzz.live_app import ADMIN_TOKEN, IDENTITY_SECRET, LiveApp, Reply
+from tests.fuzz.live_app import ADMIN_TOKEN, IDENTITY_SECRET, LiveApp
+from tests.raw_http import Reply, request_bytes
 
 # Examples per endpoint and per kind of request. An endpoint that takes nothing (a page,
 # the health check) gets a few; the whole file stays well under two minutes on two cores.
@@ -123,6 +124,19 @@ class Fuzzer:
             # It may have stored events or queued messages: let the app work them now,
             # so that an error they cause is pinned on this example.
             self.live.settle()
+        assert len(errors.records) == before, f"{what} logged:\n{errors.describe(before)}"
+        return reply
+
+    def exchange_raw(self, method: str, path: str, headers: list[tuple[str, bytes]]) -> Reply:
+        """`exchange` for header values given as raw bytes (no body)."""
+        errors = self.live.errors
+        before = len(errors.records)
+        request = request_bytes(method, path, headers)
+        reply = self.live.send_raw(request)
+        self.statuses[(method, path, reply.status)] += 1
+        what = f"{method} {path} {headers!r:.300}"
+        assert reply.status < 500, f"{what} -> {reply.status} {reply.body[:300]!r}"
+        self.conformance.check(method, path, reply)
         assert len(errors.records) == before, f"{what} logged:\n{errors.describe(before)}"
         return reply
 
@@ -313,6 +327,44 @@ def test_garbage_bodies_content_types_and_queries_on_every_operation(fuzzer: Fuz
     for path, item in fuzzer.spec["paths"].items():
         for method in item:
             fuzz_garbage(fuzzer, method.upper(), path, chat_token)
+    fuzzer.finish()
+
+
+# -- header values that are not UTF-8, on every operation ----------------------------
+
+def header_values() -> st.SearchStrategy[bytes]:
+    """What HTTP allows in a header value: visible ASCII, spaces and any byte from 0x80
+    (which aiohttp hands on decoded as UTF-8 with surrogate escapes)."""
+    allowed = [*range(0x20, 0x7F), *range(0x80, 0x100)]
+    raw = st.lists(st.sampled_from(allowed), max_size=40).map(bytes)
+    return st.one_of(st.just(b"\xff\xfe\xed\xa0\x80"), raw.map(lambda b: b"Bearer " + b), raw)
+
+
+def headers_read_by(method: str, path: str) -> list[str]:
+    names = ["Authorization"]
+    if method == "POST":
+        names.append("Content-Type")
+    if path == "/webhooks/line":
+        names.append("X-Line-Signature")
+    if path == "/slack/events":
+        names += ["X-Slack-Signature", "X-Slack-Request-Timestamp", "X-Slack-Retry-Num"]
+    return names
+
+
+def fuzz_raw_header(fuzzer: Fuzzer, method: str, path: str, name: str) -> None:
+    @settings(FUZZ, max_examples=FEW + 1)
+    @given(value=header_values())
+    def one(value: bytes) -> None:
+        fuzzer.exchange_raw(method, path, [(name, value)])
+
+    one()
+
+
+def test_header_values_that_are_not_utf8_on_every_operation(fuzzer: Fuzzer) -> None:
+    for path, item in fuzzer.spec["paths"].items():
+        for method in item:
+            for name in headers_read_by(method.upper(), path):
+                fuzz_raw_header(fuzzer, method.upper(), path, name)
     fuzzer.finish()
 
 

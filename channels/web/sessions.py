@@ -81,7 +81,9 @@ def verify_identity_hash(secret: str, external_id: str, given: str) -> bool:
 
 async def authenticate(session: AsyncSession, token: str) -> WebSession | None:
     """The session a token belongs to, or None."""
-    if not token:
+    # Tokens are URL-safe base64; anything else (such as header bytes that were not
+    # UTF-8, which arrive as surrogate escapes) cannot even be hashed.
+    if not token or not token.isascii():
         return None
     query = (
         select(ChatSession, Identity).join(Identity).where(ChatSession.token_hash == _hash(token))

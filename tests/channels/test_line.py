@@ -36,6 +36,7 @@ from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.settling import unsettled
+from tests.raw_http import request_bytes, send_raw
 
 SECRET = "line-channel-secret-0123456789"
 TOKEN = "line-access-token-0123456789"
@@ -186,6 +187,16 @@ async def test_signature_of_other_bytes_is_refused(line: Line) -> None:
         headers={"X-Line-Signature": line_signature(body), "Content-Type": "application/json"},
     )
     assert r.status == 401
+
+
+async def test_a_signature_header_that_is_not_utf8_is_refused(line: Line) -> None:
+    # compare_digest raised on the surrogate escapes aiohttp decodes such bytes to: a 500
+    # (found by the fuzz run).
+    assert line.client.server.port is not None
+    request = request_bytes("POST", "/webhooks/line", [("X-Line-Signature", b"\xff\xfe==")])
+    reply = await send_raw(line.client.server.port, request)
+    assert reply.status == 401
+    assert json.loads(reply.body) == {"error": "missing or invalid X-Line-Signature"}
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from bot.app import SERVICES, create_app
 from bot.config import Settings
 from bot.texts import DEFAULT_TEXTS
 from tests.conftest import Database
+from tests.raw_http import request_bytes, send_raw
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ADMIN = "admin-token-0123456789"
@@ -168,6 +169,22 @@ async def test_survey_postbacks_with_odd_numbers_are_not_survey_answers(
     _, auth = await new_session(client)
     r = await client.post("/api/chat/messages", json={"postback": postback}, headers=auth)
     assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/chat/messages"), ("POST", "/api/chat/link-code"), ("GET", "/api/handoffs"),
+     ("GET", "/api/reports/summary"), ("GET", "/api/chat/ws?token=%FF")],
+)  # fmt: skip
+async def test_a_bearer_token_that_is_not_utf8_is_401(
+    client: TestClient[Any, Any], method: str, path: str
+) -> None:
+    # aiohttp hands such header bytes on as surrogate escapes, which could not be
+    # encoded to hash or compare the token: a 500 (found by the fuzz run).
+    assert client.server.port is not None
+    request = request_bytes(method, path, [("Authorization", b"Bearer \xff\xfe\xed\xa0\x80")])
+    reply = await send_raw(client.server.port, request)
+    assert reply.status == 401 and b'"error"' in reply.body
 
 
 async def test_bad_after_and_bad_locale(client: TestClient[Any, Any]) -> None:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -32,6 +31,7 @@ from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.settling import unsettled
 from tests.fakes.slack_api import FakeSlackApi
+from tests.raw_http import Reply, send_raw
 
 T = TypeVar("T")
 
@@ -46,13 +46,6 @@ IDENTITY_SECRET = "identity-secret-0123456789"
 LIBRARY_LOGGERS = ("aiohttp.server", "aiohttp.web", "asyncio", "apscheduler")
 SETTLE_SECONDS = 60.0
 CALL_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    content_type: str
-    body: bytes
 
 
 class ErrorRecords(logging.Handler):
@@ -187,6 +180,14 @@ class LiveApp:
             allow_redirects=False,
         ) as response:
             return Reply(response.status, response.content_type, await response.read())
+
+    def send_raw(self, request: bytes) -> Reply:
+        """Bytes no HTTP client library would send (header values that are not UTF-8),
+        written to the socket as they are; the response read back."""
+        return self.call(lambda: self._send_raw(request))
+
+    async def _send_raw(self, request: bytes) -> Reply:
+        return await send_raw(int(self.base_url.rsplit(":", 1)[1]), request)
 
     def websocket(self, path_and_query: str, frame: str | bytes) -> str:
         """Open the WebSocket, send `frame` and then a ping; what came back: "pong",
