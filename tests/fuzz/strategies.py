@@ -225,10 +225,11 @@ def broken(valid: st.SearchStrategy[dict[str, Json]]) -> st.SearchStrategy[dict[
         payload = draw(valid)
         target = payload
         nested = [k for k, v in payload.items() if isinstance(v, dict)]
-        if nested and draw(st.booleans()):
-            key = draw(st.sampled_from(nested))
-            target = payload[key] = dict(payload[key])
-        key = draw(st.sampled_from([*sorted(target), "extra"]))
+        descend: bool = draw(st.booleans())
+        if nested and descend:
+            inner: str = draw(st.sampled_from(nested))
+            target = payload[inner] = dict(payload[inner])
+        key: str = draw(st.sampled_from([*sorted(target), "extra"]))
         if draw(st.integers(0, 3)) == 0:
             target.pop(key, None)
         else:
