@@ -41,7 +41,7 @@ from tests.raw_http import Reply, request_bytes
 
 # Examples per endpoint and per kind of request. An endpoint that takes nothing (a page,
 # the health check) gets a few; the whole file stays well under two minutes on two cores.
-EXAMPLES = 12
+EXAMPLES = 10
 FEW = 2
 
 FUZZ = settings(
