@@ -23,8 +23,9 @@ class AdminGuard:
             raise json_http(web.HTTPForbidden, "the admin API is off: set HELPDESK_ADMIN_TOKEN")
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         # compare_digest: the time taken must not tell how much of a guess was right.
+        # surrogatepass: header bytes that are not UTF-8 arrive as surrogate escapes.
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), self._token.encode()
+            given.strip().encode("utf-8", "surrogatepass"), self._token.encode()
         ):
             raise json_http(web.HTTPUnauthorized, "missing or invalid admin token")
 

@@ -33,6 +33,7 @@ from bot.http_metrics import request_metrics_middleware
 from bot.inbox import InboxHandler, InboxProcessor
 from bot.metrics import Metrics
 from bot.monitoring import MetricsGuard, MonitoringApi
+from bot.openapi import openapi_document, register_openapi
 from bot.outbox import OutboxDispatcher
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
@@ -244,6 +245,10 @@ def create_app(
     if slack is not None:
         slack.endpoint.register(app.router)
     app.router.add_get("/healthz", _healthz)
+    register_openapi(app.router, openapi_document(
+        line=line is not None, slack=slack is not None,
+        max_message_chars=settings.max_message_chars, server_url=settings.public_url,
+    ))  # fmt: skip
     app.cleanup_ctx.append(_lifecycle(services, log))
 
     async def close_websockets(_: web.Application) -> None:

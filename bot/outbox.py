@@ -29,6 +29,7 @@ LEASE = timedelta(seconds=60)
 BATCH = 50
 # Conversations sent to at the same time by one process.
 CONCURRENCY = 16
+BLOCKED = "the customer has blocked this channel"
 
 
 class OutboxDispatcher(LoopingWorker):
@@ -74,7 +75,7 @@ class OutboxDispatcher(LoopingWorker):
         retry_after: float | None = None
         permanent = False
         if batch.identity.blocked_at is not None:
-            error, permanent = "the customer has blocked this channel", True
+            error, permanent = BLOCKED, True
         elif channel is None:
             error = f"channel {head.channel!r} is not configured"
             retry_after = 600.0
@@ -156,7 +157,10 @@ class OutboxDispatcher(LoopingWorker):
         elif permanent or head.attempts >= MAX_ATTEMPTS:
             result = SendResult.FAILED
             values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
-            self._log.error(
+            # A customer who blocked the account chose not to hear from us: nothing for
+            # an operator to look into.
+            log = self._log.info if error == BLOCKED else self._log.error
+            log(
                 "outbox message given up",
                 extra={"outbox": ids, "channel": head.channel, "error": error[:200]},
             )

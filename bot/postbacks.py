@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.row_ids import parse_row_id
+
 
 class PostbackKind(StrEnum):
     SHOW_ENTRY = "faq"
@@ -60,6 +62,8 @@ def parse_survey_answer(data: str) -> tuple[int, int] | None:
     if not data.startswith(SURVEY_PREFIX):
         return None
     survey_id, sep, score = data[len(SURVEY_PREFIX) :].partition(":")
-    if not sep or not survey_id.isdigit() or not score.isdigit():
+    number = parse_row_id(survey_id)
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not sep or number is None or not (score.isascii() and score.isdigit() and len(score) <= 2):
         return None
-    return int(survey_id), int(score)
+    return number, int(score)

@@ -21,11 +21,16 @@ from aiohttp import web
 from bot.admin_api import AdminGuard, json_http
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.storable import text_problem
 from surveys.conversation_rows import conversation_rows
 from surveys.kpis import DEFAULT_FCR_WINDOW, KpiReport, summary
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
+# A period's bounds are local midnights a day apart and are converted to UTC, so days
+# at the very ends of what `date` holds would overflow; no conversation is that old.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9999, 12, 30)
 
 
 class ReportsApi:
@@ -105,6 +110,8 @@ class ReportsApi:
         if (last - first).days >= MAX_DAYS:
             raise json_http(web.HTTPBadRequest, f"the period is longer than {MAX_DAYS} days")
         channel = request.query.get("channel") or None
+        if channel is not None and text_problem(channel) is not None:
+            raise json_http(web.HTTPBadRequest, '"channel" is not a channel name')
         return first, last, channel
 
 
@@ -112,9 +119,14 @@ def _day(raw: str | None, name: str) -> date | None:
     if raw is None or raw == "":
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise json_http(web.HTTPBadRequest, f'"{name}" must be a date like 2026-11-01') from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise json_http(
+            web.HTTPBadRequest, f'"{name}" must be a day from {EARLIEST_DAY} to {LATEST_DAY}'
+        )
+    return day
 
 
 def report_json(report: KpiReport) -> dict[str, Any]:

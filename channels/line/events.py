@@ -93,5 +93,8 @@ def translate(event: dict[str, Any], received_at: datetime) -> LineAction:
 def _timestamp(event: dict[str, Any]) -> datetime | None:
     value = event.get("timestamp")
     if isinstance(value, int) and value > 0:
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # past what a datetime holds: not a time LINE sent
     return None

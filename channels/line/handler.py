@@ -15,7 +15,7 @@ from bot.engine import Engine
 from bot.messages import Inbound
 from bot.models import Customer, Identity
 from bot.store import get_or_create_identity
-from channels.line.events import LINE, Ignored, Unfollow, translate
+from channels.line.events import LINE, Ignored, MalformedEvent, Unfollow, translate
 from channels.line.output import LineOutput
 
 # The display name is refreshed at most this often (the identity row is the cache).
@@ -42,7 +42,12 @@ class LineEventHandler:
         self._profile_checked: dict[str, datetime] = {}
 
     async def process(self, payload: dict[str, Any]) -> None:
-        action = translate(payload, self._clock())
+        try:
+            action = translate(payload, self._clock())
+        except MalformedEvent as exc:
+            # A retry cannot mend the payload: record why and drop it.
+            self._log.warning("line event malformed; dropped", extra={"reason": str(exc)})
+            return
         if isinstance(action, Ignored):
             self._log.info("line event ignored", extra={"reason": action.reason})
             return

@@ -14,4 +14,7 @@ def sign(channel_secret: str, body: bytes) -> str:
 
 def verify(channel_secret: str, body: bytes, signature: str) -> bool:
     """True when `signature` is LINE's signature of exactly these bytes."""
-    return bool(signature) and hmac.compare_digest(sign(channel_secret, body), signature)
+    # A base64 digest is ASCII, and compare_digest refuses str with anything else.
+    if not signature or not signature.isascii():
+        return False
+    return hmac.compare_digest(sign(channel_secret, body), signature)

@@ -18,6 +18,7 @@ from bot.db import SessionFactory
 from bot.inbox import InboxProcessor, store_events
 from bot.metrics import Metrics
 from bot.models import InboxStatus
+from bot.storable import unstorable
 from channels.line.events import LINE, MalformedEvent, event_id, sender
 from channels.line.signature import verify
 
@@ -49,7 +50,10 @@ class LineWebhook:
         router.add_post(WEBHOOK_PATH, self.receive)
 
     async def receive(self, request: web.Request) -> web.Response:
-        body = await request.read()  # 413 past the app's body limit
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "request body is too large")
         if not verify(self._secret, body, request.headers.get("X-Line-Signature", "")):
             self._log.warning("line webhook with a missing or wrong signature refused")
             return _error(401, "missing or invalid X-Line-Signature")
@@ -57,8 +61,13 @@ class LineWebhook:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body is not valid JSON: {exc}")
+        except RecursionError:
+            return _error(400, "body is not valid JSON: nested too deeply")
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             return _error(400, 'expected a JSON object with an "events" list')
+        problem = unstorable(data)
+        if problem is not None:
+            return _error(400, f"body cannot be stored: {problem}")
         now = self._clock()
         rows: list[dict[str, Any]] = []
         for index, event in enumerate(data["events"]):

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import Conversation, ConversationStatus, Handoff
+from bot.row_ids import parse_row_id
 from channels.slack.mrkdwn import quote, thread_link
 from handoff.hours import BusinessHours
 from handoff.queue import waiting_cases
@@ -106,7 +107,10 @@ class HelpdeskCommand:
     async def resolve(self, argument: str, user: str, channel: str) -> str:
         match = _CASE.fullmatch(argument)
         if match is not None:
-            conversation_id = int(match.group(1))
+            number = parse_row_id(match.group(1))
+            if number is None:
+                return f"There is no case #{match.group(1)[:20]}."
+            conversation_id = number
         else:
             async with self._sessions() as session:
                 mine = (

@@ -1,6 +1,7 @@
 """`POST /slack/events`: events, button clicks and `/helpdesk` on one URL, via slack-bolt.
 
-Bolt checks the signing secret and the request's age before anything runs. Listeners run
+The signature and the request's age are checked over the raw body before anything is
+parsed (`channels.slack.signed_request`), and Bolt checks them again. Listeners run
 before the response (`process_before_response`): each only writes rows (an agent's reply,
 a claim, queued Slack posts), which is quick, and a failure then becomes a 500 that
 Slack retries instead of a lost reply. Slack posts themselves go through the Slack
@@ -12,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -28,10 +30,12 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.metrics import Metrics
 from bot.models import Handoff, ProcessedEvent
+from bot.row_ids import parse_row_id
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
 from channels.slack.mrkdwn import to_plain
 from channels.slack.render import CLAIM, REOPEN, RESOLVE, TRANSCRIPT
+from channels.slack.signed_request import SlackRequestRefused, read_signed_request
 from handoff.service import HandoffService, ReplyOutcome
 
 SLACK = "slack"
@@ -68,6 +72,7 @@ class SlackEventsEndpoint:
         self._command = command
         self._clock = clock
         self._log = logger
+        self._signing_secret = signing_secret
         self.bolt = AsyncApp(
             signing_secret=signing_secret,
             client=client,
@@ -86,7 +91,12 @@ class SlackEventsEndpoint:
         router.add_post(EVENTS_PATH, self.receive)
 
     async def receive(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        try:
+            bolt_request = await read_signed_request(request, self._signing_secret)
+        except SlackRequestRefused as refused:
+            if refused.response.status == 401:
+                self._log.warning("slack request with a missing or wrong signature refused")
+            return refused.response
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     async def _skip_processed_retries(
@@ -144,44 +154,60 @@ class SlackEventsEndpoint:
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        user = body["user"]
-        name = _agent_name(user)
-        result = await self._handoffs.claim(int(action["value"]), str(user["id"]), name)
+        click = self._click(body, action)
+        if click is None:
+            return
+        result = await self._handoffs.claim(click.case, click.agent, click.name)
         if result.claimed:
             return
         if not result.open:
             text = "This case is already resolved."
-        elif result.agent_ref == user["id"]:
+        elif result.agent_ref == click.agent:
             text = "You already have this case."
         else:
             text = f"<@{result.agent_ref}> already has this case."
-        await self._tell(_channel_of(body), str(user["id"]), text)
+        await self._tell(_channel_of(body), click.agent, text)
 
     async def _on_resolve(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        user = str(body["user"]["id"])
-        result = await self._handoffs.resolve(int(action["value"]), by=user)
+        click = self._click(body, action)
+        if click is None:
+            return
+        result = await self._handoffs.resolve(click.case, by=click.agent)
         if not result.resolved:
             by = f" by <@{result.closed_by}>" if result.closed_by else ""
-            await self._tell(_channel_of(body), user, f"This case was already resolved{by}.")
+            await self._tell(_channel_of(body), click.agent, f"This case was already resolved{by}.")
 
     async def _on_reopen(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        user = body["user"]
-        name = _agent_name(user)
-        result = await self._handoffs.reopen(int(action["value"]), str(user["id"]), name)
+        click = self._click(body, action)
+        if click is None:
+            return
+        result = await self._handoffs.reopen(click.case, click.agent, click.name)
         if not result.reopened:
-            await self._tell(_channel_of(body), str(user["id"]), f"Not reopened: {result.reason}.")
+            await self._tell(_channel_of(body), click.agent, f"Not reopened: {result.reason}.")
 
     async def _on_transcript(
-        self, ack: Callable[[], Awaitable[None]], action: dict[str, Any]
+        self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
-        await self._desk.post_transcript(int(action["value"]))
+        click = self._click(body, action)
+        if click is not None:
+            await self._desk.post_transcript(click.case)
+
+    def _click(self, body: dict[str, Any], action: dict[str, Any]) -> CaseClick | None:
+        click = case_click(body, action)
+        if click is None:
+            # Our buttons always carry a case number and Slack always names the user.
+            self._log.warning(
+                "slack button click without a case number or user ignored",
+                extra={"action": str(action.get("action_id"))[:50]},
+            )
+        return click
 
     async def _on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]
@@ -207,10 +233,30 @@ class SlackEventsEndpoint:
             self._log.warning("ephemeral note not sent", extra={"error": repr(exc)[:200]})
 
 
-def _agent_name(user: dict[str, Any]) -> str:
-    return str(user.get("name") or user.get("username") or user["id"])
+@dataclass(frozen=True)
+class CaseClick:
+    """A click on one of a case message's buttons: which case, and which agent."""
+
+    case: int
+    agent: str
+    name: str
+
+
+def case_click(body: dict[str, Any], action: dict[str, Any]) -> CaseClick | None:
+    """The click, or None when the payload lacks a case number or a user id."""
+    case = parse_row_id(action.get("value"))
+    user = body.get("user")
+    if case is None or not isinstance(user, dict):
+        return None
+    agent = user.get("id")
+    if not isinstance(agent, str) or not agent:
+        return None
+    name = user.get("name") or user.get("username") or agent
+    return CaseClick(case, agent, str(name))
 
 
 def _channel_of(body: dict[str, Any]) -> str:
     channel = body.get("channel") or body.get("container") or {}
+    if isinstance(channel, str):
+        return channel
     return str(channel.get("id") or channel.get("channel_id") or "")

@@ -23,6 +23,8 @@ from bot.engine import Engine
 from bot.linking import issue_code
 from bot.messages import Inbound
 from bot.models import Identity
+from bot.row_ids import MAX_ROW_ID
+from bot.storable import unstorable
 from bot.store import get_or_create_identity, messages_for_customer, to_outbound
 from channels.web.hub import LiveHub
 from channels.web.serialize import message_json
@@ -188,7 +190,8 @@ class WebChatApi:
         after: int | None = None
         if after_raw is not None:
             try:
-                after = int(after_raw)
+                # Clamped to the id column's range: past it there is simply nothing.
+                after = min(max(int(after_raw), 0), MAX_ROW_ID)
             except ValueError:
                 return json_error(400, '"after" must be a message id (a whole number)')
         async with self._sessions() as session:
@@ -204,9 +207,7 @@ class WebChatApi:
         await ws.prepare(request)
         # Checked again: another handshake of the session may have finished meanwhile.
         if not self._hub.try_add(chat.session_id, ws, limit):
-            await ws.close(
-                code=WSCloseCode.POLICY_VIOLATION, message=b"too many open WebSockets"
-            )
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many open WebSockets")
             return ws
         try:
             async for msg in ws:
@@ -251,8 +252,13 @@ async def _json_body(request: web.Request, *, required: bool) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad_request(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _bad_request("body is not valid JSON: nested too deeply") from None
     if not isinstance(body, dict):
         raise _bad_request("expected a JSON object body")
+    problem = unstorable(body)
+    if problem is not None:
+        raise _bad_request(f"body cannot be stored: {problem}")
     return body
 
 

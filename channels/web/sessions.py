@@ -69,12 +69,21 @@ def identity_hash(secret: str, external_id: str) -> str:
 
 
 def verify_identity_hash(secret: str, external_id: str, given: str) -> bool:
-    return hmac.compare_digest(identity_hash(secret, external_id), given.lower())
+    # A hex digest is ASCII, and compare_digest refuses str with anything else.
+    if not given.isascii():
+        return False
+    try:
+        expected = identity_hash(secret, external_id)
+    except UnicodeEncodeError:
+        return False  # a lone surrogate: not an id any site could have signed
+    return hmac.compare_digest(expected, given.lower())
 
 
 async def authenticate(session: AsyncSession, token: str) -> WebSession | None:
     """The session a token belongs to, or None."""
-    if not token:
+    # Tokens are URL-safe base64; anything else (such as header bytes that were not
+    # UTF-8, which arrive as surrogate escapes) cannot even be hashed.
+    if not token or not token.isascii():
         return None
     query = (
         select(ChatSession, Identity).join(Identity).where(ChatSession.token_hash == _hash(token))

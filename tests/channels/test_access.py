@@ -172,9 +172,7 @@ def admin_routes(client: Client) -> list[tuple[str, str]]:
         {"Authorization": ADMIN},
     ],
 )
-async def test_every_admin_route_needs_the_admin_token(
-    desk: Desk, headers: dict[str, str]
-) -> None:
+async def test_every_admin_route_needs_the_admin_token(desk: Desk, headers: dict[str, str]) -> None:
     for method, path in admin_routes(desk.client):
         r = await desk.client.request(method, path, headers=headers)
         assert r.status == 401, (method, path)

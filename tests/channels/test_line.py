@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.settling import unsettled
+from tests.raw_http import request_bytes, send_raw
 
 SECRET = "line-channel-secret-0123456789"
 TOKEN = "line-access-token-0123456789"
@@ -187,6 +189,16 @@ async def test_signature_of_other_bytes_is_refused(line: Line) -> None:
     assert r.status == 401
 
 
+async def test_a_signature_header_that_is_not_utf8_is_refused(line: Line) -> None:
+    # compare_digest raised on the surrogate escapes aiohttp decodes such bytes to: a 500
+    # (found by the fuzz run).
+    assert line.client.server.port is not None
+    request = request_bytes("POST", "/webhooks/line", [("X-Line-Signature", b"\xff\xfe==")])
+    reply = await send_raw(line.client.server.port, request)
+    assert reply.status == 401
+    assert json.loads(reply.body) == {"error": "missing or invalid X-Line-Signature"}
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -194,6 +206,12 @@ async def test_signature_of_other_bytes_is_refused(line: Line) -> None:
         (b'{"destination": "U"}', 'expected a JSON object with an "events" list'),
         (b'{"events": [1]}', "events[0] is not an object"),
         (b'{"events": [{"type": "message"}]}', "events[0]: an event has no webhookEventId"),
+        # Found by the fuzz run (tests/test_fuzz_api.py): a 500 on every database, or on
+        # PostgreSQL, which refuses NUL and NaN in jsonb.
+        (b"[" * 60_000, "body is not valid JSON: nested too deeply"),
+        (b'{"events": [{"webhookEventId": "e\\u0000"}]}', "body cannot be stored: text contains"),
+        (b'{"events": [{"webhookEventId": "\\udfff"}]}', "body cannot be stored: text contains"),
+        (b'{"events": [], "x": NaN}', "body cannot be stored: NaN"),
     ],
 )
 async def test_malformed_body_gets_400_with_a_reason(line: Line, body: bytes, reason: str) -> None:
@@ -331,11 +349,17 @@ async def test_unfollow_blocks_and_follow_unblocks_with_a_greeting(line: Line) -
     assert identity.blocked_at is None
 
 
-async def test_nothing_is_sent_to_a_blocked_user(line: Line) -> None:
+async def test_nothing_is_sent_to_a_blocked_user(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     await line.post(line.event("unfollow"))
     await line.post(line.text("パスワード忘れた"))  # e.g. a late, delayed event
     await line.settle()
     assert line.api.calls == []
+    # The customer's choice, not a failure: nothing at ERROR for an operator to chase.
+    dropped = [r for r in caplog.records if r.getMessage() == "outbox message given up"]
+    assert dropped and all(r.levelno == logging.INFO for r in dropped)
 
 
 async def test_category_choice_lists_its_questions(line: Line) -> None:
@@ -440,3 +464,40 @@ async def test_oversized_webhook_is_refused(line: Line) -> None:
     assert r.status == 413
     assert (await r.json())["error"].startswith("request body is too large")
     assert await line.count(InboundEvent) == 0
+
+
+async def test_a_timestamp_past_what_a_datetime_holds_falls_back_to_receipt_time(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    # fromtimestamp() raised OverflowError/OSError in the inbox, which retried forever.
+    event = line.text("パスワード忘れた")
+    event["timestamp"] = 10**20
+    assert (await line.post(event)).status == 200
+    await line.settle()
+    assert "パスワードをお忘れの方" in line.api.all_texts()[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"type": "message", "message": {"id": "1"}},
+        {"type": "message", "message": {"id": "1", "type": "text", "text": 5}},
+        {"type": "postback", "postback": {"data": ["not", "a", "string"]}},
+    ],
+)
+async def test_a_malformed_event_is_dropped_once_not_retried(
+    line: Line, broken: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # It failed in the inbox with an exception (logged at ERROR), then again after each
+    # backoff, though no retry can mend a payload.
+    caplog.set_level(logging.INFO)
+    event = {**line.event(str(broken["type"])), **broken}
+    assert (await line.post(event)).status == 200
+    await line.settle()
+    async with line.services.sessions() as s:
+        (row,) = (await s.exec(select(InboundEvent))).all()
+    assert row.status == "done" and row.attempts == 1
+    assert line.api.calls == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(r.getMessage() == "line event malformed; dropped" for r in caplog.records)

@@ -144,9 +144,7 @@ async def exercise(desk: Desk, seen: Transcript) -> list[str]:
                                signature="v0=" + "0" * 64))  # fmt: skip
     desk.slack.fail_next(1, "status", 503)
     desk.slack.fail_next(1, "ratelimited", 30)
-    await keep(
-        await client.post("/api/chat/messages", json={"text": "still there?"}, headers=auth)
-    )
+    await keep(await client.post("/api/chat/messages", json={"text": "still there?"}, headers=auth))
     for _ in range(4):
         desk.clock.advance(minutes=5)
         await desk.settle()

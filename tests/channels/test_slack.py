@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -453,3 +455,91 @@ async def test_business_hours_tell_the_customer_when_a_person_will_reply(
         assert EN["queue_position"].format(position=2) in await web_texts(desk, auth)
     finally:
         await desk.client.close()
+
+
+# -- found by the fuzz run (tests/test_fuzz_api.py): each of these was a 500 ------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"{not json", "application/json", "body is not a Slack payload"),
+        (b"\xff\xfe{}", "application/json", "body is not UTF-8"),
+        (b"[" * 60_000, "application/json", "body is not a Slack payload: body is nested"),
+        (b"[1, 2]", "application/json", "body is not a Slack payload: expected a JSON object"),
+        (b'"text"', "application/json", "body is not a Slack payload: expected a JSON object"),
+        (b'{"type": "event_callback", "event": null}', "application/json",
+         "body is not a Slack payload: body.event must be an object"),
+        (b'{"type": "event_callback", "event": {"type": "message", "message": []}}',
+         "application/json", "body is not a Slack payload: body.event.message must be"),
+        (b'{"type": "url_verification", "challenge": null}', "application/json",
+         "body is not a Slack payload: body.challenge must be a string"),
+        (b'{"type": "event_callback", "event": {"type": "message", "text": "a\\u0000"}}',
+         "application/json", "body is not a Slack payload: text contains a NUL"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded",
+         "body is not a Slack payload"),
+        (b"payload=%7B%22actions%22%3A+5%7D", "application/x-www-form-urlencoded",
+         "body is not a Slack payload: body.actions must be an array"),
+        (b"command=%2Fhelpdesk&text=queue", "application/json; charset=no-such-charset",
+         "body is not a Slack payload"),
+    ],
+)  # fmt: skip
+async def test_signed_bodies_slack_never_sends_are_refused_with_400(
+    desk: Desk, body: bytes, content_type: str, reason: str
+) -> None:
+    r = await desk.send(body, content_type)
+    assert r.status == 400
+    assert (await r.json())["error"].startswith(reason)
+    assert desk.slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("soon", "v0=00"), ("１７９０", "v0=00"), ("1", "v0=é"), ("9" * 5000, "v0=00")],
+)
+async def test_an_odd_timestamp_or_signature_is_refused_with_401(
+    desk: Desk, timestamp: str, signature: str
+) -> None:
+    # slack_sdk's verifier took int() of the timestamp; a broken body was parsed before
+    # the signature was checked at all.
+    r = await desk.send(b"{not json", "application/json", timestamp=timestamp, signature=signature)
+    assert r.status == 401
+    assert (await r.json()) == {"error": "invalid request"}
+
+
+async def test_an_oversized_request_is_a_json_413(desk: Desk) -> None:
+    r = await desk.send(b"x" * 70_000, "application/x-www-form-urlencoded")
+    assert r.status == 413
+    assert (await r.json()) == {"error": "request body is too large"}
+
+
+async def test_case_buttons_without_a_case_number_or_a_user_do_nothing(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation_id = await line_asks_for_a_person(desk)
+    root = desk.root_of(conversation_id)
+    assert root.ts is not None
+    for value in ("abc", "²", "9" * 40, "2147483648", "0"):
+        payload = {
+            "type": "block_actions", "user": {"id": "UALICE"},
+            "actions": [{"action_id": CLAIM, "value": value}],
+        }  # fmt: skip
+        r = await desk.send(
+            urllib.parse.urlencode({"payload": json.dumps(payload)}).encode(),
+            "application/x-www-form-urlencoded",
+        )
+        assert r.status == 200, value
+    no_user = {"type": "block_actions", "actions": [{"action_id": RESOLVE, "value": "1"}]}
+    r = await desk.send(
+        urllib.parse.urlencode({"payload": json.dumps(no_user)}).encode(),
+        "application/x-www-form-urlencoded",
+    )
+    assert r.status == 200
+    handoff = await desk.handoff(conversation_id)
+    assert handoff.agent_ref is None and handoff.closed_at is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_resolve_command_with_a_number_no_case_can_have(desk: Desk) -> None:
+    for number in ("9223372036854775808", "2147483648", "0"):
+        assert await desk.command(f"resolve #{number}") == f"There is no case #{number}."

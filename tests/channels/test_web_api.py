@@ -15,6 +15,7 @@ from bot.app import SERVICES, create_app
 from bot.config import Settings
 from bot.texts import DEFAULT_TEXTS
 from tests.conftest import Database
+from tests.raw_http import request_bytes, send_raw
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ADMIN = "admin-token-0123456789"
@@ -114,6 +115,11 @@ async def test_bad_token_is_401(client: TestClient[Any, Any], headers: dict[str,
         (b'{"text": "   "}', '"text" must be a non-empty string'),
         (b'{"text": "a", "postback": "b"}', 'send exactly one of "text" or "postback"'),
         (b"{}", 'send exactly one of "text" or "postback"'),
+        # Found by the fuzz run (tests/test_fuzz_api.py): each was a 500.
+        (b"[" * 3000, "body is not valid JSON: nested too deeply"),
+        (b'{"text": "a\\u0000b"}', "body cannot be stored: text contains a NUL"),
+        (b'{"text": "\\ud800"}', "body cannot be stored: text contains a lone surrogate"),
+        (b'{"text": NaN}', "body cannot be stored: NaN"),
     ],
 )
 async def test_malformed_bodies_get_400_with_a_reason(
@@ -139,6 +145,46 @@ async def test_oversized_input_is_refused_and_nothing_is_stored(
     assert (await r.json())["error"].startswith("request body is too large")
     history = (await (await client.get("/api/chat/messages", headers=auth)).json())["messages"]
     assert history == []
+
+
+async def test_after_past_any_id_is_an_empty_page_not_an_error(
+    client: TestClient[Any, Any],
+) -> None:
+    _, auth = await new_session(client)
+    await client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=auth)
+    # Past the id column's range: PostgreSQL refused to compare, a 500.
+    for after in ("2147483648", "9" * 40):
+        r = await client.get(f"/api/chat/messages?after={after}", headers=auth)
+        assert r.status == 200 and (await r.json())["messages"] == []
+    r = await client.get("/api/chat/messages?after=-5", headers=auth)
+    assert len((await r.json())["messages"]) >= 2
+
+
+@pytest.mark.parametrize("postback", ["survey:0:²", "survey:1:١", "survey:99999999999:1"])
+async def test_survey_postbacks_with_odd_numbers_are_not_survey_answers(
+    client: TestClient[Any, Any], postback: str
+) -> None:
+    # str.isdigit() takes "²" (int() does not) and ids past the column's range failed
+    # the query: both were 500s.
+    _, auth = await new_session(client)
+    r = await client.post("/api/chat/messages", json={"postback": postback}, headers=auth)
+    assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/chat/messages"), ("POST", "/api/chat/link-code"), ("GET", "/api/handoffs"),
+     ("GET", "/api/reports/summary"), ("GET", "/api/chat/ws?token=%FF")],
+)  # fmt: skip
+async def test_a_bearer_token_that_is_not_utf8_is_401(
+    client: TestClient[Any, Any], method: str, path: str
+) -> None:
+    # aiohttp hands such header bytes on as surrogate escapes, which could not be
+    # encoded to hash or compare the token: a 500 (found by the fuzz run).
+    assert client.server.port is not None
+    request = request_bytes(method, path, [("Authorization", b"Bearer \xff\xfe\xed\xa0\x80")])
+    reply = await send_raw(client.server.port, request)
+    assert reply.status == 401 and b'"error"' in reply.body
 
 
 async def test_bad_after_and_bad_locale(client: TestClient[Any, Any]) -> None:
@@ -254,6 +300,8 @@ async def test_a_vouched_user_is_one_customer_on_every_device(
         ({"external_id": "user-42"}, 401, "identity_hash does not match"),
         ({"external_id": "user-42", "identity_hash": "00" * 32}, 401, "identity_hash does not"),
         ({"external_id": "", "identity_hash": "x"}, 400, '"external_id" must be a string'),
+        # compare_digest raised on a non-ASCII str: a 500.
+        ({"external_id": "user-42", "identity_hash": "é" * 64}, 401, "identity_hash does not"),
     ],
 )
 async def test_unsigned_or_wrongly_signed_identity_is_refused(

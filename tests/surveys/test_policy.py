@@ -67,6 +67,10 @@ def test_survey_postbacks_round_trip() -> None:
     assert parse_survey_answer(encode_survey_answer(12, 0)) == (12, 0)
     for data in ("survey:12", "survey:x:1", "survey:1:-1", "helpful:yes:a", "survey::3"):
         assert parse_survey_answer(data) is None
+    # Digits int() refuses or that no row id can be (found by the fuzz run).
+    for data in ("survey:0:²", "survey:²:1", "survey:١:1", "survey:0:1", "survey:2147483648:1",
+                 "survey:1:" + "9" * 5000):  # fmt: skip
+        assert parse_survey_answer(data) is None
 
 
 def test_settings_defaults_and_errors() -> None:
