@@ -290,9 +290,38 @@ def fuzz_generated(fuzzer: Fuzzer, operation: Operation, chat_token: str) -> Non
     one()
 
 
-def test_requests_generated_from_the_document(fuzzer: Fuzzer) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def generators_loaded() -> list[Operation]:
+    """The document's operations, with schemathesis and hypothesis fully loaded before
+    any app thread starts.
+
+    Both import much of themselves on first use, and pytest rewrites their modules as
+    they load (they are pytest plugins), with ast.parse. Doing that while the app's
+    threads run has hit CPython 3.11's thread-unsafe AST recursion counter ("SystemError:
+    AST constructor recursion depth mismatch", python/cpython#106905)."""
+    found = operations()
+    warm = st.one_of(
+        *(case_strategy(operation) for operation in found),
+        fs.line_bodies(0), fs.slack_event_bodies(fs.SlackKnown(("1.0",), (1,))),
+        fs.slack_action_bodies(fs.SlackKnown(("1.0",), (1,))), fs.chat_message_bodies(),
+        fs.bodies(), fs.query_strings(["after"]), header_values(),
+    )  # fmt: skip
+
+    @settings(FUZZ, max_examples=len(found) * 2)
+    @given(value=warm)
+    def draw(value: object) -> None:
+        if isinstance(value, Case):
+            value.as_transport_kwargs(base_url="http://127.0.0.1")
+
+    draw()
+    return found
+
+
+def test_requests_generated_from_the_document(
+    fuzzer: Fuzzer, generators_loaded: list[Operation]
+) -> None:
     chat_token = new_chat_token(fuzzer)
-    generated = operations()
+    generated = generators_loaded
     for operation in generated:
         fuzz_generated(fuzzer, operation, chat_token)
     fuzzer.finish()
