@@ -63,7 +63,9 @@ def widget_throttle(limits: LimitSettings, clock: Clock, logger: logging.Logger)
             else:
                 token = _bearer(request)
                 if token:
-                    checks.append((by_session, hashlib.sha256(token.encode()).hexdigest()))
+                    # Header bytes that are not UTF-8 arrive as surrogate escapes.
+                    raw = token.encode("utf-8", "surrogateescape")
+                    checks.append((by_session, hashlib.sha256(raw).hexdigest()))
         for check, key in checks:
             if check is None:
                 continue

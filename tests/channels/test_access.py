@@ -30,7 +30,7 @@ ADMIN = "admin-token-0123456789"
 BODY_LIMIT = 2048
 WEBHOOK_LIMIT = 8192
 # The public widget API; every other route under /api/ is an admin route.
-PUBLIC_API = "/api/chat/"
+PUBLIC_API = ("/api/chat/", "/api/openapi.json")
 
 
 @pytest.fixture

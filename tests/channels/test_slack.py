@@ -508,9 +508,10 @@ async def test_an_odd_timestamp_or_signature_is_refused_with_401(
 
 
 async def test_an_oversized_request_is_a_json_413(desk: Desk) -> None:
-    r = await desk.send(b"x" * 70_000, "application/x-www-form-urlencoded")
+    too_big = desk.services.settings.limits.webhook_body_bytes + 1
+    r = await desk.send(b"x" * too_big, "application/x-www-form-urlencoded")
     assert r.status == 413
-    assert (await r.json()) == {"error": "request body is too large"}
+    assert (await r.json())["error"].startswith("request body is too large")
 
 
 async def test_case_buttons_without_a_case_number_or_a_user_do_nothing(
