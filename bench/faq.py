@@ -30,11 +30,12 @@ import yaml
 from bench import banking77_faq
 from bench.faq_data import load_queries, scaled_entries
 from bench.faq_eval import report_halves
+from faq.build_cache import BuildCache
 from faq.decision import Thresholds
 from faq.eval import percentile
 from faq.library import FaqLibrary
 from faq.loader import load_faq
-from faq.matcher import BuildCache, Matcher
+from faq.matcher import Matcher
 from faq.model import FaqEntry
 
 REPO = Path(__file__).resolve().parent.parent

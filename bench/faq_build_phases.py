@@ -35,8 +35,9 @@ from pathlib import Path
 from bench.faq import write_faq
 from bench.faq_data import distinct_synthetic_entries, scaled_entries
 from faq.analyzer import TextAnalyzer
+from faq.build_cache import BuildCache
 from faq.loader import load_faq
-from faq.matcher import DEFAULT_PARAMS, BuildCache, Matcher
+from faq.matcher import DEFAULT_PARAMS, Matcher
 from faq.model import FaqEntry
 from faq.normalize import normalize
 

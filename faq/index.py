@@ -21,6 +21,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+# a packed list of strings (see StringPack)
+Packed = tuple[npt.NDArray[np.uint8], IntArray]
 
 
 class SparseIndex:
@@ -96,65 +98,57 @@ class SparseIndex:
         ).astype(np.float64)
 
 
-class FeatureTable:
-    """Packing of the ``feature -> id`` dictionary (ids 0 .. n - 1) for pickling.
+class StringPack:
+    """Packing of a list of strings for pickling: their UTF-8 bytes as one numpy array and
+    the byte length of each.
 
-    Keys go into one NUL-separated string in id order (normalised text never contains NUL);
-    unpacking rebuilds the dictionary in chunks of Python code, during which other threads
-    (an event loop) get the GIL at the usual switch interval: unpickling a big dict is a
-    single C call that would hold the GIL for its whole length.
+    Unpickling strings (a list of them, or one long joined string) is done by one C call
+    that holds the GIL while it decodes them all: tens of milliseconds for the text of a
+    10,000-entry FAQ. Arrays unpickle without decoding, and can even travel out of band
+    (:mod:`faq.chunked_pickle`); the strings are then sliced out and decoded one by one in
+    Python, so an event loop in another thread keeps getting the GIL at the usual switch
+    interval. Any character may occur in the strings (no separator).
     """
+
+    @staticmethod
+    def pack(strings: Iterable[str]) -> Packed:
+        """(UTF-8 bytes of all strings, byte length of each)."""
+        encoded = [s.encode() for s in strings]
+        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return data, np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+
+    @staticmethod
+    def unpack(packed: Packed) -> list[str]:
+        """The strings :meth:`pack` was given."""
+        data, lengths = packed
+        raw = data.tobytes()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]] if ends else []
+        return [str(raw[start:end], "utf-8") for start, end in zip(starts, ends, strict=True)]
+
+
+class FeatureTable:
+    """Packing of the ``feature -> id`` dictionary (ids 0 .. n - 1) for pickling: the keys
+    in id order as a :class:`StringPack`. Unpacking rebuilds the dictionary a chunk at a
+    time: building a big dict is a single C call that would hold the GIL for its whole
+    length."""
 
     _CHUNK = 20_000
 
     @staticmethod
-    def pack(ids: Mapping[str, int]) -> str:
-        """The keys of ``ids`` joined in id order."""
-        names = sorted(ids, key=ids.__getitem__)
-        return "\0".join(names)
+    def pack(ids: Mapping[str, int]) -> Packed:
+        """The keys of ``ids`` in id order."""
+        return StringPack.pack(sorted(ids, key=ids.__getitem__))
 
     @classmethod
-    def unpack(cls, joined: str, count: int) -> dict[str, int]:
-        """The dictionary :meth:`pack` was given (``count`` keys)."""
+    def unpack(cls, packed: Packed) -> dict[str, int]:
+        """The dictionary :meth:`pack` was given."""
+        names = StringPack.unpack(packed)
         result: dict[str, int] = {}
-        start = 0
-        while len(result) < count:
-            # split a slice of the joined string at a time: one huge split would be a
-            # single long C call
-            end = start
-            for _ in range(cls._CHUNK):
-                end = joined.find("\0", end + 1) if end < len(joined) else -1
-                if end == -1:
-                    end = len(joined)
-                    break
-            keys = joined[start:end].split("\0")
-            result.update(zip(keys, range(len(result), len(result) + len(keys)), strict=True))
-            start = end + 1
+        for start in range(0, len(names), cls._CHUNK):
+            end = min(start + cls._CHUNK, len(names))
+            result.update(zip(names[start:end], range(start, end), strict=True))
         return result
-
-
-class StringPack:
-    """Packing of a list of strings for pickling: one joined string and the lengths.
-
-    Unpickling a list of 100,000s of strings (or of objects made of them) is one C call
-    that holds the GIL for tens of milliseconds; slicing them back out is Python code, so
-    an event loop in another thread keeps getting the GIL at the usual switch interval.
-    Any character may occur in the strings (no separator).
-    """
-
-    @staticmethod
-    def pack(strings: Iterable[str]) -> tuple[str, IntArray]:
-        """(joined strings, their lengths)."""
-        items = list(strings)
-        return "".join(items), np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-
-    @staticmethod
-    def unpack(packed: tuple[str, IntArray]) -> list[str]:
-        """The strings :meth:`pack` was given."""
-        joined, lengths = packed
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends[:-1]] if ends else []
-        return [joined[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def document_frequencies(groups: Iterable[Iterable[str]]) -> dict[str, int]:

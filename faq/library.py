@@ -22,14 +22,21 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from faq import chunked_pickle
+from faq.analysis_pool import usable_cores
+from faq.build_cache import BuildCache
 from faq.loader import faq_files, faq_fingerprint, load_faq
-from faq.matcher import BuildCache, Matcher
+from faq.matcher import Matcher
 from faq.model import FaqError
 
 # Below this many entries (estimated from file sizes) a build in a thread takes well under
 # a second and the loop keeps running; above it, a process is worth its start-up time.
 PROCESS_MIN_ENTRIES = 1000
 _BYTES_PER_ENTRY = 400  # a typical Japanese entry in YAML, for the estimate
+# The build process analyses a cold build's texts with this many processes (itself and
+# helpers, at most one per core): two halve the analysis, the bulk of a cold build; more
+# would each load a tokenizer and compete with the server for the cores.
+BUILD_PROCESSES = 2
 
 
 def build_matcher(directory: Path, cache: BuildCache | None = None) -> Matcher:
@@ -53,7 +60,7 @@ def _serve_builds(connection: Connection) -> None:
     ``("ok", matcher)`` or ``("error", exception)``, until asked to stop (``None``) or the
     parent goes away. The cache lives here, so unchanged entries are analysed once."""
     _lower_priority()
-    cache = BuildCache()
+    cache = BuildCache(processes=min(BUILD_PROCESSES, usable_cores()))
     while True:
         try:
             request = connection.recv()
@@ -65,7 +72,7 @@ def _serve_builds(connection: Connection) -> None:
             reply: tuple[str, object] = ("ok", build_matcher(Path(request), cache))
         except (FaqError, OSError) as exc:
             reply = ("error", exc)
-        connection.send(reply)
+        chunked_pickle.send(connection, reply)
 
 
 class BuildWorker:
@@ -83,12 +90,14 @@ class BuildWorker:
             connection = self._start()
             try:
                 connection.send(str(directory))
-                # recv() unpickles here, in the calling thread: Matcher.__setstate__ does the
-                # big parts in Python chunks, so the event loop's thread gets the GIL
-                status, payload = connection.recv()
+                # received and unpickled here, in the calling thread, in short steps (see
+                # faq.chunked_pickle), so the event loop's thread gets the GIL
+                reply = chunked_pickle.receive(connection)
             except (EOFError, OSError):
                 self._stop()
                 raise RuntimeError("the FAQ build process died") from None
+        assert isinstance(reply, tuple)
+        status, payload = reply
         if status == "error":
             assert isinstance(payload, BaseException)
             raise payload

@@ -22,16 +22,15 @@ teach the confidence to be overconfident.
 from __future__ import annotations
 
 import math
-from array import array
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
+from faq.build_cache import BuildCache
+from faq.feature_batch import CHANNELS, TextKey, channel_counts
 from faq.index import (
     FeatureTable,
     FloatArray,
@@ -93,10 +92,8 @@ class ScoringParams:
 DEFAULT_PARAMS = ScoringParams()
 MAX_QUERY_CHARS = 2000
 
-_CHANNELS = ("w", "s", "r", "c")
 _BM25_CHANNELS = ("w", "s", "r")
-_CHANNEL_NUMBER = {name: number for number, name in enumerate(_CHANNELS)}
-_NOT_BM25 = _CHANNEL_NUMBER["c"]
+_NOT_BM25 = CHANNELS.index("c")
 
 # what a text of an entry is
 _QUESTION, _ALTERNATE, _ANSWER = 0, 1, 2
@@ -105,141 +102,12 @@ _QUESTION, _ALTERNATE, _ANSWER = 0, 1, 2
 _BM25_REFERENCE_LENGTH = 20.0
 
 
-def _channels(analysis: Analysis) -> dict[str, Counter[str]]:
-    return {
-        "w": analysis.words,
-        "s": analysis.synonyms,
-        "r": analysis.readings,
-        "c": analysis.chars,
-    }
-
-
-def _prefixed(analysis: Analysis, channels: Sequence[str] = _CHANNELS) -> dict[str, int]:
+def _prefixed(analysis: Analysis, channels: Sequence[str] = CHANNELS) -> dict[str, int]:
     merged: dict[str, int] = {}
-    for name, counts in _channels(analysis).items():
+    for name, counts in channel_counts(analysis).items():
         if name in channels:
             merged.update({f"{name}:{feature}": count for feature, count in counts.items()})
     return merged
-
-
-class _Numbering(dict[str, int]):
-    """``feature -> id`` that numbers a feature the first time it is looked up, so that a
-    whole counter converts with one ``map`` (a C loop) instead of a Python loop."""
-
-    def __init__(self, names: list[str], channels: array[int], channel: int, prefix: str) -> None:
-        super().__init__()
-        self._names = names
-        self._channels = channels
-        self._channel = channel
-        self._prefix = prefix
-
-    def __missing__(self, feature: str) -> int:
-        number = self[feature] = len(self._names)
-        self._names.append(self._prefix + feature)
-        self._channels.append(self._channel)
-        return number
-
-
-# a text and how it is analysed: (text, fold synonyms, limit, chars, readings)
-_TextKey = tuple[str, bool, int | None, bool, bool]
-
-
-@dataclass(frozen=True)
-class _TextFeatures:
-    """One analysed text as feature ids (of a :class:`BuildCache`) and counts."""
-
-    ids: IntArray
-    counts: FloatArray
-    key: str  # kana_key, for fuzzy comparison
-
-
-class BuildCache:
-    """What one build can hand to the next: the analyzer (its tokenizer stays loaded) and
-    the analysis of every text, keyed by the text and how it was analysed.
-
-    A hot reload after an edit then analyses only the texts that changed; the index
-    arrays are re-assembled in full (IDF depends on every entry), which numpy does fast.
-    Analyses are kept as feature-id arrays, not counters, so that a 10,000-entry FAQ costs
-    tens of megabytes. The cache keeps only the texts of the latest build, and starts over
-    when the synonyms or the analyzer configuration change (they change every analysis).
-    Not thread-safe: one build at a time.
-    """
-
-    # ids are never reused; past this many (after many edits) the cache starts over
-    _MAX_FEATURES = 2_000_000
-
-    def __init__(self) -> None:
-        self._config: tuple[object, ...] | None = None
-        self._analyzer: TextAnalyzer | None = None
-        self._texts: dict[_TextKey, _TextFeatures] = {}
-        self._used: dict[_TextKey, _TextFeatures] = {}
-        self._names: list[str] = []
-        self._channels: array[int] = array("b")
-        self._numbering: dict[str, _Numbering] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def _start(self, loanwords: bool, synonyms: SynonymTable) -> TextAnalyzer:
-        config = (loanwords, synonyms.groups, synonyms.locale)
-        if config != self._config or len(self._names) > self._MAX_FEATURES:
-            # the analyzer (tokenizer and its morpheme cache) survives a synonym change;
-            # only a different loanword setting needs a new one
-            if self._analyzer is None or self._analyzer.loanwords != loanwords:
-                self._analyzer = TextAnalyzer(loanwords=loanwords)
-            self._config = config
-            self._texts = {}
-            self._names = []
-            self._channels = array("b")
-            self._numbering = {
-                name: _Numbering(self._names, self._channels, number, f"{name}:")
-                for name, number in _CHANNEL_NUMBER.items()
-            }
-        self._used = {}
-        self.hits = self.misses = 0
-        assert self._analyzer is not None
-        return self._analyzer
-
-    def _finish(self) -> None:
-        # keep what the build used: texts removed from the FAQ are forgotten
-        self._texts = self._used
-        self._used = {}
-
-    def _features(
-        self, key: _TextKey, analyze: Callable[[str, bool, int | None, bool, bool], Analysis]
-    ) -> _TextFeatures:
-        cached = self._texts.get(key)
-        if cached is None:
-            self.misses += 1
-            cached = self._convert(analyze(*key))
-        else:
-            self.hits += 1
-        self._used[key] = cached
-        return cached
-
-    def _convert(self, analysis: Analysis) -> _TextFeatures:
-        ids: list[int] = []
-        counts: list[int] = []
-        for name, counter in _channels(analysis).items():
-            if counter:
-                ids += map(self._numbering[name].__getitem__, counter)
-                counts += counter.values()
-        return _TextFeatures(
-            np.array(ids, dtype=np.int64), np.array(counts, dtype=np.float64), analysis.key
-        )
-
-    @property
-    def size(self) -> int:
-        """How many feature ids have been given out."""
-        return len(self._names)
-
-    def names(self, ids: IntArray) -> list[str]:
-        """The prefixed feature (``w:送料``) of each id."""
-        names = self._names
-        return [names[i] for i in ids.tolist()]
-
-    def channels(self, ids: IntArray) -> npt.NDArray[np.int8]:
-        """The channel number (index in ``_CHANNELS``) of each id."""
-        return np.frombuffer(self._channels, dtype=np.int8)[ids]
 
 
 class Matcher:
@@ -264,23 +132,11 @@ class Matcher:
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
         cache = cache if cache is not None else BuildCache()
-        analyzer = cache._start(analyzer.loanwords, self._synonyms)
-        self._analyzer = analyzer
+        self._analyzer = cache.start(analyzer.loanwords, self._synonyms)
         try:
             self._assemble(cache)
         finally:
-            cache._finish()
-
-    def _analyze_text(
-        self, text: str, rewrite: bool, limit: int | None, chars: bool, readings: bool
-    ) -> Analysis:
-        return self._analyzer.analyze(
-            text,
-            rewrite=self._synonyms.rewrite if rewrite else None,
-            limit=limit,
-            chars=chars,
-            readings=readings,
-        )
+            cache.finish()
 
     def _assemble(self, cache: BuildCache) -> None:
         """Analyse every text (or take it from ``cache``) and build the index arrays."""
@@ -288,22 +144,21 @@ class Matcher:
         entries = self._entries
         n = max(len(entries), 1)
         use_chars = p.char_channel > 0
-        texts: list[_TextFeatures] = []
+        keys: list[TextKey] = []
         text_entry: list[int] = []
         text_kind: list[int] = []
         for i, e in enumerate(entries):
             rewrite = self._synonyms.applies_to(e.locale)
             for kind, text in ((_QUESTION, e.question), *((_ALTERNATE, a) for a in e.alternates)):
-                key: _TextKey = (text, rewrite, None, use_chars, True)
-                texts.append(cache._features(key, self._analyze_text))
+                keys.append((text, rewrite, None, use_chars, True))
                 text_entry.append(i)
                 text_kind.append(kind)
             # answers feed BM25F only, which uses neither character n-grams nor (for speed,
             # and because answers are written in proper kanji) readings
-            key = (e.answer, rewrite, p.answer_chars, False, p.answer_readings)
-            texts.append(cache._features(key, self._analyze_text))
+            keys.append((e.answer, rewrite, p.answer_chars, False, p.answer_readings))
             text_entry.append(i)
             text_kind.append(_ANSWER)
+        texts = cache.features(keys)
 
         # postings of all texts as flat arrays: feature, count, and the text they belong to
         lengths = np.fromiter((len(t.ids) for t in texts), dtype=np.int64, count=len(texts))
@@ -360,20 +215,20 @@ class Matcher:
         u_feature = feature[u_mask]
         u_channel = channel[u_feature]
         u_weight = (1.0 + np.log(counts[u_mask])) * self._idf[u_feature]
-        group = u_doc * len(_CHANNELS) + u_channel
+        group = u_doc * len(CHANNELS) + u_channel
         norms = np.sqrt(np.bincount(group, weights=u_weight * u_weight))
-        channel_weights = np.array([self._channel_weight[c] for c in _CHANNELS])
+        channel_weights = np.array([self._channel_weight[c] for c in CHANNELS])
         u_weight = u_weight * channel_weights[u_channel] / norms[group]
         utterance_count = int(is_utterance.sum())
         self._utterances = SparseIndex(
             u_doc, u_feature, u_weight, size=utterance_count, features=len(used)
         )
         self._owners: IntArray = entry_of_text[is_utterance]
-        keys: list[list[str]] = [[] for _ in entries]
+        kana_keys: list[list[str]] = [[] for _ in entries]
         for t, i, kind in zip(texts, text_entry, text_kind, strict=True):
             if kind != _ANSWER:
-                keys[i].append(t.key)
-        self._keys = keys
+                kana_keys[i].append(t.key)
+        self._keys = kana_keys
 
         # BM25F over question, alternates (averaged: each is a paraphrase of the question,
         # so entries with many alternates must not win by volume) and answer
@@ -415,7 +270,7 @@ class Matcher:
             "lines": np.fromiter((e.line for e in entries), dtype=np.int64),
         }
         state["_keys"] = StringPack.pack(k for keys in self._keys for k in keys)
-        state["_features"] = (FeatureTable.pack(self._features), len(self._features))
+        state["_features"] = FeatureTable.pack(self._features)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -449,7 +304,7 @@ class Matcher:
             key_lists.append(flat_keys[at : at + 1 + len(e.alternates)])
             at += 1 + len(e.alternates)
         self._keys = key_lists
-        self._features = FeatureTable.unpack(*features)
+        self._features = FeatureTable.unpack(features)
 
     @classmethod
     def build(
@@ -515,7 +370,7 @@ class Matcher:
         not have count in the norm but are left out: they match nothing)."""
         vector: list[tuple[int, float]] = []
         features = self._features
-        for name, counts in _channels(analysis).items():
+        for name, counts in channel_counts(analysis).items():
             part: list[tuple[int, float]] = []
             total = 0.0
             for f, c in counts.items():

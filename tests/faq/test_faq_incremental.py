@@ -7,9 +7,10 @@ import logging
 import os
 from pathlib import Path
 
+from faq.build_cache import BuildCache
 from faq.index import StringPack
 from faq.library import FaqLibrary
-from faq.matcher import BuildCache, Matcher
+from faq.matcher import Matcher
 from faq.model import FaqEntry
 from faq.synonyms import SynonymGroup, SynonymTable
 
