@@ -15,14 +15,27 @@ import math
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-# a packed list of strings (see StringPack)
-Packed = tuple[npt.NDArray[np.uint8], IntArray]
+
+
+def stable_order(keys: IntArray, bound: int) -> IntArray:
+    """``np.argsort(keys, kind="stable")`` for keys in ``0 .. bound - 1``, faster: numpy
+    radix-sorts 16-bit keys (linear time) but merge-sorts wider ones, so keys below 2**32
+    are sorted as two 16-bit digits, the low one first (a stable sort by the high digit
+    keeps the order of the low one)."""
+    if bound > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    if bound > 1 << 16:
+        high = (keys >> 16).astype(np.uint16)
+        order = order[np.argsort(high[order], kind="stable")]
+    return order
 
 
 class SparseIndex:
@@ -44,7 +57,7 @@ class SparseIndex:
         if not keep.all():
             doc_ids, feature_ids, weights = doc_ids[keep], feature_ids[keep], weights[keep]
         # stable: within a feature, documents stay in the order the caller gave them
-        order = np.argsort(feature_ids, kind="stable")
+        order = stable_order(feature_ids, features)
         self._offsets: IntArray = np.zeros(features + 1, dtype=np.int64)
         np.cumsum(np.bincount(feature_ids, minlength=features), out=self._offsets[1:])
         self._doc_ids: IntArray = doc_ids[order].astype(np.int64, copy=False)
@@ -98,33 +111,64 @@ class SparseIndex:
         ).astype(np.float64)
 
 
+@dataclass(frozen=True)
+class PackedStrings:
+    """Strings as their UTF-8 bytes back to back, in groups of about
+    :data:`StringPack.GROUP_BYTES` (a string never spans two groups)."""
+
+    data: npt.NDArray[np.uint8]
+    lengths: IntArray  # characters in each string
+    group_sizes: IntArray  # strings in each group
+    group_bytes: IntArray  # bytes in each group
+
+
 class StringPack:
-    """Packing of a list of strings for pickling: their UTF-8 bytes as one numpy array and
-    the byte length of each.
+    """Packing of a list of strings for pickling and for sending between processes.
 
     Unpickling strings (a list of them, or one long joined string) is done by one C call
     that holds the GIL while it decodes them all: tens of milliseconds for the text of a
     10,000-entry FAQ. Arrays unpickle without decoding, and can even travel out of band
-    (:mod:`faq.chunked_pickle`); the strings are then sliced out and decoded one by one in
-    Python, so an event loop in another thread keeps getting the GIL at the usual switch
-    interval. Any character may occur in the strings (no separator).
+    (:mod:`faq.chunked_pickle`). Unpacking decodes a group (some 256 kB) at a time and
+    slices the strings out in Python, so an event loop in another thread keeps getting the
+    GIL at the usual switch interval. Any character may occur in the strings.
     """
 
-    @staticmethod
-    def pack(strings: Iterable[str]) -> Packed:
-        """(UTF-8 bytes of all strings, byte length of each)."""
-        encoded = [s.encode() for s in strings]
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return data, np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    GROUP_BYTES = 1 << 18
+
+    @classmethod
+    def pack(cls, strings: Iterable[str]) -> PackedStrings:
+        """The strings, packed."""
+        items = list(strings)
+        encoded = [s.encode() for s in items]
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        # a string's group is where it starts, in GROUP_BYTES steps
+        group = (np.cumsum(sizes) - sizes) // cls.GROUP_BYTES
+        used = np.bincount(group) > 0 if len(group) else np.zeros(0, dtype=bool)
+        return PackedStrings(
+            np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            np.fromiter(map(len, items), dtype=np.int64, count=len(items)),
+            np.bincount(group)[used] if len(group) else np.zeros(0, dtype=np.int64),
+            np.bincount(group, weights=sizes).astype(np.int64)[used]
+            if len(group)
+            else np.zeros(0, dtype=np.int64),
+        )
 
     @staticmethod
-    def unpack(packed: Packed) -> list[str]:
+    def unpack(packed: PackedStrings) -> list[str]:
         """The strings :meth:`pack` was given."""
-        data, lengths = packed
-        raw = data.tobytes()
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends[:-1]] if ends else []
-        return [str(raw[start:end], "utf-8") for start, end in zip(starts, ends, strict=True)]
+        raw = packed.data.data  # a memoryview: slicing it copies nothing
+        lengths = packed.lengths
+        strings: list[str] = []
+        first = at = 0
+        for count, size in zip(packed.group_sizes.tolist(), packed.group_bytes.tolist(),
+                               strict=True):
+            text = str(raw[at : at + size], "utf-8")
+            ends = np.cumsum(lengths[first : first + count]).tolist()
+            strings += [text[start:end] for start, end in zip([0, *ends[:-1]], ends,
+                                                              strict=True)]
+            first += count
+            at += size
+        return strings
 
 
 class FeatureTable:
@@ -136,12 +180,12 @@ class FeatureTable:
     _CHUNK = 20_000
 
     @staticmethod
-    def pack(ids: Mapping[str, int]) -> Packed:
+    def pack(ids: Mapping[str, int]) -> PackedStrings:
         """The keys of ``ids`` in id order."""
         return StringPack.pack(sorted(ids, key=ids.__getitem__))
 
     @classmethod
-    def unpack(cls, packed: Packed) -> dict[str, int]:
+    def unpack(cls, packed: PackedStrings) -> dict[str, int]:
         """The dictionary :meth:`pack` was given."""
         names = StringPack.unpack(packed)
         result: dict[str, int] = {}

@@ -35,6 +35,7 @@ from faq.index import (
     FeatureTable,
     FloatArray,
     IntArray,
+    PackedStrings,
     SparseIndex,
     StringPack,
     idf,
@@ -233,9 +234,11 @@ class Matcher:
         # BM25F over question, alternates (averaged: each is a paraphrase of the question,
         # so entries with many alternates must not win by volume) and answer
         b_mask = channel[feature] != _NOT_BM25
-        b_entry = entry_of[b_mask]
-        b_kind = kind_of[b_mask]
-        b_count = counts[b_mask]
+        if b_mask.all():  # no character n-grams: nothing to leave out
+            b_entry, b_kind, b_count, b_pair = entry_of, kind_of, counts, pair_of
+        else:
+            b_entry, b_kind = entry_of[b_mask], kind_of[b_mask]
+            b_count, b_pair = counts[b_mask], pair_of[b_mask]
         alternates = np.bincount(
             entry_of_text[kind_of_text == _ALTERNATE], minlength=len(entries)
         )
@@ -246,7 +249,7 @@ class Matcher:
         field_norm = 1.0 - p.b + p.b * field_length / _BM25_REFERENCE_LENGTH
         field_weight = np.array([p.question_field, p.alternate_field, p.answer_field])
         contribution = field_weight[b_kind] * b_count / field_norm[field]
-        tf = np.bincount(pair_of[b_mask], weights=contribution, minlength=len(pair))
+        tf = np.bincount(b_pair, weights=contribution, minlength=len(pair))
         # pairs of character n-grams only have tf 0, hence weight 0, and are dropped
         bm25 = self._idf[pair_feature] * (p.k1 + 1) * tf / (p.k1 + tf)
         self._bm25 = SparseIndex(
@@ -277,8 +280,8 @@ class Matcher:
         packed = state.pop("_entries")
         keys = state.pop("_keys")
         features = state.pop("_features")
-        assert isinstance(packed, dict) and isinstance(keys, tuple)
-        assert isinstance(features, tuple)
+        assert isinstance(packed, dict) and isinstance(keys, PackedStrings)
+        assert isinstance(features, PackedStrings)
         self.__dict__.update(state)
         text = StringPack.unpack(packed["text"])
         entries: list[FaqEntry] = []
