@@ -10,13 +10,16 @@ runs; wall and CPU seconds, since other work on the machine inflates wall time):
 * normalisation: :func:`faq.normalize.normalize` of every text the index analyses;
 * Sudachi: tokenizing the Japanese runs of those texts (SplitMode C), reading each
   morpheme's word id and surface, as the analyzer does;
-* analysis: :meth:`faq.analyzer.TextAnalyzer.analyze` of every text with a fresh analyzer
-  (it includes the two phases above; the rest is the Python that turns morphemes into
-  words, synonym groups and reading n-grams);
+* analysis: :func:`faq.feature_batch.analyze_batch` of every text with a fresh analyzer,
+  as a one-process build does it (it includes the two phases above; the rest is the
+  Python that turns morphemes into words, synonym groups and reading n-grams, and the
+  counting);
 * cold build: :meth:`faq.matcher.Matcher.build` in one process; minus the analysis, this
   is numbering the features and assembling the index arrays;
-* assembly: a rebuild whose texts are all in the :class:`faq.matcher.BuildCache`;
-* pickling: what a build process sends back, and unpickling it.
+* assembly: a rebuild whose texts are all in the :class:`faq.build_cache.BuildCache`;
+* cold build with the build process's number of processes (helpers started included);
+* pickling: what the build process sends back (:mod:`faq.chunked_pickle`), and
+  unpickling it.
 
 The FAQ is :func:`bench.faq_data.scaled_entries` of sakura-mart (every string distinct), or
 with ``--synthetic`` :func:`bench.faq_data.distinct_synthetic_entries` (nothing repeats).
@@ -34,12 +37,16 @@ from pathlib import Path
 
 from bench.faq import write_faq
 from bench.faq_data import distinct_synthetic_entries, scaled_entries
+from faq.analysis_pool import usable_cores
 from faq.analyzer import TextAnalyzer
 from faq.build_cache import BuildCache
+from faq.feature_batch import TextKey, analyze_batch
+from faq.library import BUILD_PROCESSES
 from faq.loader import load_faq
 from faq.matcher import DEFAULT_PARAMS, Matcher
 from faq.model import FaqEntry
 from faq.normalize import normalize
+from faq.synonyms import SynonymTable
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(map(len, runs))} characters; median of {repeats} runs, wall / CPU s")
 
     def show(name: str, figures: tuple[float, float]) -> tuple[float, float]:
-        print(f"  {name:<34} {figures[0]:6.2f} / {figures[1]:6.2f}")
+        print(f"  {name:<44} {figures[0]:6.2f} / {figures[1]:6.2f}")
         return figures
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,22 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     show("normalisation", timed(lambda: [_normalised(t, n) for t, n, _ in texts], repeats))
     sudachi = show("Sudachi tokenization", timed(sudachi_pass(runs), repeats))
 
-    def analyse() -> None:
-        analyzer = TextAnalyzer(loanwords=True)
-        for text, limit, readings in texts:
-            analyzer.analyze(text, limit=limit, chars=False, readings=readings)
-
-    analysis = show("analysis (all of it)", timed(analyse, repeats))
+    synonyms = SynonymTable()
+    keys: list[TextKey] = [(text, True, limit, False, readings) for text, limit, readings in texts]
+    analysis = show("analysis (all of it)", timed(
+        lambda: analyze_batch(TextAnalyzer(loanwords=True), synonyms, keys), repeats))
     show("  of which not Sudachi", (analysis[0] - sudachi[0], analysis[1] - sudachi[1]))
-    build = show("cold build, one process", timed(lambda: Matcher.build(entries), repeats))
+    build = show("cold build, one process", timed(
+        lambda: Matcher.build(entries, cache=BuildCache(processes=1)), repeats))
     show("  of which not analysis", (build[0] - analysis[0], build[1] - analysis[1]))
     cache = BuildCache()
     matcher = Matcher.build(entries, cache=cache)
     show("assembly (every text cached)",
          timed(lambda: Matcher.build(entries, cache=cache), repeats))
-    data = pickle.dumps(matcher)
-    show(f"pickle ({len(data) / 1e6:.0f} MB)", timed(lambda: pickle.dumps(matcher), repeats))
-    show("unpickle", timed(lambda: pickle.loads(data), repeats))
+    processes = min(BUILD_PROCESSES, usable_cores())
+    show(f"cold build, {processes} processes (CPU: this one)", timed(
+        lambda: Matcher.build(entries, cache=BuildCache(processes=processes)), repeats))
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(matcher, protocol=5, buffer_callback=buffers.append)
+    size = (len(data) + sum(b.raw().nbytes for b in buffers)) / 1e6
+    show(f"pickle, buffers out of band ({size:.0f} MB)", timed(
+        lambda: pickle.dumps(matcher, protocol=5, buffer_callback=lambda b: None), repeats))
+    show("unpickle", timed(lambda: pickle.loads(data, buffers=buffers), repeats))
     return 0
 
 

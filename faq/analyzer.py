@@ -69,7 +69,7 @@ class Analysis:
     guessed: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: read per token, attribute access must be fast
 class _Morpheme:
     """What one dictionary word contributes to an analysis, worked out once per word (the
     lexicon cache) so that the per-token loop of :meth:`TextAnalyzer._japanese` only adds."""
