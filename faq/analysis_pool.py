@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -226,9 +226,10 @@ def analyze_in_parallel(
     synonyms: SynonymTable,
     texts: Sequence[TextKey],
     processes: int,
-) -> Iterator[tuple[Sequence[TextKey], FeatureBatch]]:
+) -> Generator[tuple[Sequence[TextKey], FeatureBatch], None, None]:
     """Consecutive pieces of ``texts`` with their analysis, in order, analysed by this
-    thread (with ``analyzer``) and ``processes - 1`` helper processes."""
+    thread (with ``analyzer``) and ``processes - 1`` helper processes. Closing the
+    generator early stops the helpers."""
     size = max(_MIN_CHUNK, min(_MAX_CHUNK, -(-len(texts) // (4 * processes))))
     pieces = [texts[i : i + size] for i in range(0, len(texts), size)]
     chunks = _Chunks(len(pieces))

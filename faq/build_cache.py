@@ -10,7 +10,8 @@ cold build, is shared between this thread and helper processes
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,21 +112,26 @@ class BuildCache:
         """The features of each text, analysing those not cached (each distinct one once)."""
         texts = self._texts
         missing = [key for key in dict.fromkeys(keys) if key not in texts]
-        for batch_keys, batch in self._analyse(missing):
-            self._absorb(batch_keys, batch)
+        # closed at once if absorbing fails, so that helper processes stop
+        with closing(self._analyse(missing)) as batches:
+            for batch_keys, batch in batches:
+                self._absorb(batch_keys, batch)
         found = [texts[key] for key in keys]
         self._used.update(zip(keys, found, strict=True))
         self.misses = len(missing)
         self.hits = len(keys) - len(missing)
         return found
 
-    def _analyse(self, keys: list[TextKey]) -> Iterator[tuple[Sequence[TextKey], FeatureBatch]]:
+    def _analyse(
+        self, keys: list[TextKey]
+    ) -> Generator[tuple[Sequence[TextKey], FeatureBatch], None, None]:
         if not keys:
-            return iter(())
+            return
         assert self._analyzer is not None
         if self._processes > 1 and len(keys) >= self._parallel_min_texts:
-            return analyze_in_parallel(self._analyzer, self._synonyms, keys, self._processes)
-        return iter([(keys, analyze_batch(self._analyzer, self._synonyms, keys))])
+            yield from analyze_in_parallel(self._analyzer, self._synonyms, keys, self._processes)
+        else:
+            yield keys, analyze_batch(self._analyzer, self._synonyms, keys)
 
     def _absorb(self, keys: Sequence[TextKey], batch: FeatureBatch) -> None:
         """Number the batch's features (new names get the next ids, in the batch's order:

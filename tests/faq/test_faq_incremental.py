@@ -41,6 +41,15 @@ def test_unchanged_entries_are_not_analysed_again() -> None:
     assert results(matcher, "ポイントカード")[0][0] == "returns"
 
 
+def test_a_text_repeated_in_one_build_is_analysed_once() -> None:
+    shared = "マイページからお問い合わせください。"
+    repeated = [dataclasses.replace(e, answer=shared) for e in ENTRIES]
+    cache = BuildCache()
+    matcher = Matcher.build(repeated, cache=cache)
+    assert (cache.hits, cache.misses) == (len(ENTRIES) - 1, TEXTS - len(ENTRIES) + 1)
+    assert results(matcher, "何時まで") == results(Matcher.build(repeated), "何時まで")
+
+
 def test_incremental_build_equals_a_fresh_one() -> None:
     cache = BuildCache()
     Matcher.build(ENTRIES, cache=cache)
