@@ -20,7 +20,8 @@
 * hot reloads of that FAQ through :class:`faq.library.FaqLibrary` (``--reloads`` edits of
   a loaded FAQ, alternating two versions): their time, and the event-loop lag (max and
   p99) seen by a probe task that sleeps 1 ms in a loop and records its overshoot; the
-  same probe over an idle second shows what the machine alone costs.
+  same probe over as long an idle time shows what the machine alone (other processes)
+  costs the loop.
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ async def reload_lags(
     directory: Path, versions: tuple[list[FaqEntry], list[FaqEntry]], runs: int
 ) -> list[tuple[float, list[float]]]:
     """Load the FAQ in ``directory`` (``versions[0]``), then hot-reload it ``runs`` times,
-    alternating the two versions: (seconds, loop lags in ms) of each reload. The first
-    item is the loop lag over one idle second, for comparison."""
+    alternating the two versions: (seconds, loop lags in ms) of each reload. Last comes
+    the loop lag over as long an idle time, for comparison: what the machine (other
+    processes) costs the loop anyway."""
     library = FaqLibrary(directory, logging.getLogger("bench.faq"))
     await library.load()
     # each version is written beforehand and moved in: dumping 10,000 entries as YAML on
@@ -129,8 +131,7 @@ async def reload_lags(
     for i, version in enumerate(versions):
         write_faq(version, directory / f"staged-{i}")
         staged.append((directory / f"staged-{i}" / "faq.yaml").read_bytes())
-    _, idle = await _probed(asyncio.sleep(1.0))
-    results: list[tuple[float, list[float]]] = [(1.0, idle)]
+    results: list[tuple[float, list[float]]] = []
     try:
         for run in range(runs):
             data = staged[(run + 1) % 2]
@@ -141,6 +142,9 @@ async def reload_lags(
             results.append((time.perf_counter() - start, lags))
     finally:
         await library.close()
+    idle = sum(seconds for seconds, _ in results)
+    _, lags = await _probed(asyncio.sleep(idle))
+    results.append((idle, lags))
     return results
 
 
@@ -222,14 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         write_faq(big, Path(tmp))
         results = asyncio.run(reload_lags(Path(tmp), (big, edited), args.reloads))
-    (_, idle), reloads = results[0], results[1:]
+    reloads, (_, idle) = results[:-1], results[-1]
     lags = [lag for _, run in reloads for lag in run]
     print(
         f"10,000 entries: hot reload {_figures([s for s, _ in reloads])}; event-loop lag "
         f"max {max(lags):.1f} ms, p99 {percentile(lags, 0.99):.1f} ms over {len(reloads)} "
         f"reloads (worst per reload: {', '.join(f'{max(r):.1f}' for _, r in reloads)}); "
-        f"idle loop: max {max(idle):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms "
-        f"({len(cores) if cores else '?'} cores)"
+        f"idle loop as long: max {max(idle):.1f} ms, p99 {percentile(idle, 0.99):.1f} ms "
+        f"({len(cores) if cores else '?'} cores, load {os.getloadavg()[0]:.1f})"
     )
     return 0
 

@@ -5,11 +5,14 @@ event loop in 5 ms slices, and some steps of a big build are single long C calls
 the tokenizer dictionary, large array operations) that hold it for 100 ms and more. So a
 FAQ of at least ``process_min_entries`` entries is built in a separate, niced process that
 stays up between reloads (:class:`BuildWorker`): it keeps a
-:class:`~faq.matcher.BuildCache`, so a hot reload re-analyses only the entries that
-changed. The matcher comes back pickled in a form that unpickles in short steps (see
-:class:`faq.index.FeatureTable`), off the loop, and it reuses the running matcher's
-tokenizer instead of loading the dictionary again. Small FAQs are built in a thread (with
-their own cache), which costs far less than a process.
+:class:`~faq.build_cache.BuildCache`, so a hot reload re-analyses only the entries that
+changed, and a cold build shares the analysis with a helper process
+(:mod:`faq.analysis_pool`, :data:`BUILD_PROCESSES`). The matcher comes back as arrays in
+1 MB messages that a thread here receives and unpacks in short steps
+(:mod:`faq.chunked_pickle`), sharing the unchanged entries of the running matcher
+(:mod:`faq.entry_pack`) and its tokenizer: at no point does the event loop wait on one
+long C call or a garbage collection set off by the swap. Small FAQs are built in a thread
+(with their own cache), which costs far less than a process.
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ def _lower_priority() -> None:
 
 def _serve_builds(connection: Connection) -> None:
     """Main function of the build process: build each directory asked for, answering
-    ``("ok", matcher)`` or ``("error", exception)``, until asked to stop (``None``) or the
-    parent goes away. The cache lives here, so unchanged entries are analysed once."""
+    ``("ok", matcher state)`` or ``("error", exception)``, until asked to stop (``None``)
+    or the parent goes away. The cache lives here, so unchanged entries are analysed
+    once."""
     _lower_priority()
     cache = BuildCache(processes=min(BUILD_PROCESSES, usable_cores()))
     while True:
@@ -69,7 +73,9 @@ def _serve_builds(connection: Connection) -> None:
         if request is None:
             return
         try:
-            reply: tuple[str, object] = ("ok", build_matcher(Path(request), cache))
+            reply: tuple[str, object] = (
+                "ok", build_matcher(Path(request), cache).__getstate__()
+            )
         except (FaqError, OSError) as exc:
             reply = ("error", exc)
         chunked_pickle.send(connection, reply)
@@ -84,8 +90,9 @@ class BuildWorker:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
-    def build(self, directory: Path) -> Matcher:
-        """The matcher of ``directory``, built in the worker process."""
+    def build(self, directory: Path, previous: Matcher | None = None) -> Matcher:
+        """The matcher of ``directory``, built in the worker process, sharing the
+        unchanged entries of ``previous``."""
         with self._lock:
             connection = self._start()
             try:
@@ -101,8 +108,8 @@ class BuildWorker:
         if status == "error":
             assert isinstance(payload, BaseException)
             raise payload
-        assert isinstance(payload, Matcher)
-        return payload
+        assert isinstance(payload, dict)
+        return Matcher.restore(payload, previous)
 
     def _start(self) -> Connection:
         if self._process is not None and self._process.is_alive() and self._connection:
@@ -195,7 +202,9 @@ class FaqLibrary:
         ):
             matcher = await asyncio.to_thread(build_matcher, self._directory, self._cache)
         else:
-            matcher = await asyncio.to_thread(self._worker.build, self._directory)
+            matcher = await asyncio.to_thread(
+                self._worker.build, self._directory, self._matcher
+            )
             if self._matcher is not None:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
 from faq.build_cache import BuildCache
+from faq.entry_pack import PackedEntries, pack_entries, unpack_entries
 from faq.feature_batch import CHANNELS, TextKey, channel_counts
 from faq.index import (
     FeatureTable,
@@ -225,11 +226,11 @@ class Matcher:
             u_doc, u_feature, u_weight, size=utterance_count, features=len(used)
         )
         self._owners: IntArray = entry_of_text[is_utterance]
-        kana_keys: list[list[str]] = [[] for _ in entries]
-        for t, i, kind in zip(texts, text_entry, text_kind, strict=True):
-            if kind != _ANSWER:
-                kana_keys[i].append(t.key)
-        self._keys = kana_keys
+        # the kana keys of the utterances (for fuzzy re-scoring), entry by entry, in one
+        # list: a list per entry would be 10,000 more objects for the garbage collector
+        self._kana = [t.key for t, kind in zip(texts, text_kind, strict=True) if kind != _ANSWER]
+        self._kana_start: IntArray = np.zeros(len(entries) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self._owners, minlength=len(entries)), out=self._kana_start[1:])
 
         # BM25F over question, alternates (averaged: each is a paraphrase of the question,
         # so entries with many alternates must not win by volume) and answer
@@ -258,55 +259,34 @@ class Matcher:
         self._locales = np.asarray([e.locale for e in entries])
 
     def __getstate__(self) -> dict[str, object]:
-        # Strings packed flat, everything else arrays: see faq.index.StringPack for why.
+        # Strings packed, everything else arrays: see faq.index.StringPack for why.
         state = dict(self.__dict__)
-        entries = self._entries
-        state["_entries"] = {
-            "text": StringPack.pack(
-                field
-                for e in entries
-                for field in (e.id, e.category, e.question, e.answer, e.locale, e.source,
-                              *e.alternates, *e.examples)
-            ),
-            "alternates": np.fromiter((len(e.alternates) for e in entries), dtype=np.int64),
-            "examples": np.fromiter((len(e.examples) for e in entries), dtype=np.int64),
-            "lines": np.fromiter((e.line for e in entries), dtype=np.int64),
-        }
-        state["_keys"] = StringPack.pack(k for keys in self._keys for k in keys)
+        state["_entries"] = pack_entries(self._entries)
+        state["_kana"] = StringPack.pack(self._kana)
         state["_features"] = FeatureTable.pack(self._features)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        packed = state.pop("_entries")
-        keys = state.pop("_keys")
+        self._restore(state, ())
+
+    @classmethod
+    def restore(cls, state: dict[str, object], previous: Matcher | None = None) -> Matcher:
+        """The matcher whose :meth:`__getstate__` gave ``state`` (sent by a build process),
+        sharing the unchanged entries of ``previous`` (see :mod:`faq.entry_pack`)."""
+        matcher = cls.__new__(cls)
+        matcher._restore(state, previous.entries if previous is not None else ())
+        return matcher
+
+    def _restore(self, state: dict[str, object], previous: Sequence[FaqEntry]) -> None:
+        state = dict(state)
+        entries = state.pop("_entries")
+        kana = state.pop("_kana")
         features = state.pop("_features")
-        assert isinstance(packed, dict) and isinstance(keys, PackedStrings)
+        assert isinstance(entries, PackedEntries) and isinstance(kana, PackedStrings)
         assert isinstance(features, PackedStrings)
         self.__dict__.update(state)
-        text = StringPack.unpack(packed["text"])
-        entries: list[FaqEntry] = []
-        at = 0
-        for alternates, examples, line in zip(
-            packed["alternates"].tolist(), packed["examples"].tolist(),
-            packed["lines"].tolist(), strict=True,
-        ):
-            fields = text[at : at + 6]
-            alts = tuple(text[at + 6 : at + 6 + alternates])
-            at += 6 + alternates
-            entries.append(FaqEntry(
-                fields[0], fields[1], fields[2], alts, fields[3],
-                tuple(text[at : at + examples]), fields[4], fields[5], line,
-            ))
-            at += examples
-        self._entries = tuple(entries)
-        flat_keys = StringPack.unpack(keys)
-        # each entry has its question and alternates as utterances, in order
-        key_lists: list[list[str]] = []
-        at = 0
-        for e in self._entries:
-            key_lists.append(flat_keys[at : at + 1 + len(e.alternates)])
-            at += 1 + len(e.alternates)
-        self._keys = key_lists
+        self._entries = unpack_entries(entries, previous)
+        self._kana = StringPack.unpack(kana)
         self._features = FeatureTable.unpack(features)
 
     @classmethod
@@ -495,5 +475,6 @@ class Matcher:
         return 1.0 / (1.0 + math.exp(-z))
 
     def _fuzz(self, key: str, entry: int) -> float:
-        return max(fuzz.ratio(key, k) for k in self._keys[entry]) / 100.0
+        start, end = self._kana_start[entry : entry + 2].tolist()
+        return max(fuzz.ratio(key, k) for k in self._kana[start:end]) / 100.0
 
