@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -89,7 +90,10 @@ def serve(fd: int) -> None:
         elif isinstance(request, _Analyse):
             try:
                 reply: FeatureBatch | _Failure = analyze_batch(analyzer, synonyms, request.texts)
-            except Exception as exc:  # reported back: the caller analyses the chunk itself
+            except Exception as exc:
+                # the caller analyses the chunk itself (and hits the error there, if it is
+                # not peculiar to this process); the traceback goes to the server's stderr
+                traceback.print_exc()
                 reply = _Failure(f"{type(exc).__name__}: {exc}")
             connection.send(reply)
         else:
@@ -237,7 +241,10 @@ def analyze_in_parallel(
     feeders: list[threading.Thread] = []
     try:
         for _ in range(processes - 1):
-            helper = _Helper()
+            try:
+                helper = _Helper()
+            except OSError:
+                break  # no interpreter to start (an embedded Python): analyse here alone
             helpers.append(helper)
             feeder = threading.Thread(
                 target=_feed,

@@ -145,6 +145,17 @@ def test_what_helpers_do_not_analyse_this_process_does(
     assert (len(chunk_log["helpers"]), len(chunk_log["given back"])) == (delivered, given_back)
 
 
+def test_without_an_interpreter_to_start_this_process_analyses_alone(
+    monkeypatch: pytest.MonkeyPatch, expected: list[tuple[list[str], list[int], str]]
+) -> None:
+    def no_interpreter(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("no python here")
+
+    monkeypatch.setattr(analysis_pool.subprocess, "Popen", no_interpreter)
+    pieces = list(analyze_in_parallel(TextAnalyzer(loanwords=True), SYNONYMS, KEYS, 2))
+    assert features([batch for _, batch in pieces]) == expected
+
+
 def test_a_failing_caller_leaves_no_helper_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[analysis_pool._Helper] = []
     original = analysis_pool._Helper.__init__
