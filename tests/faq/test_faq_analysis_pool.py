@@ -3,6 +3,7 @@ also when helpers die or fail."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -151,7 +152,7 @@ def test_without_an_interpreter_to_start_this_process_analyses_alone(
     def no_interpreter(*args: object, **kwargs: object) -> None:
         raise FileNotFoundError("no python here")
 
-    monkeypatch.setattr(analysis_pool.subprocess, "Popen", no_interpreter)
+    monkeypatch.setattr(subprocess, "Popen", no_interpreter)
     pieces = list(analyze_in_parallel(TextAnalyzer(loanwords=True), SYNONYMS, KEYS, 2))
     assert features([batch for _, batch in pieces]) == expected
 
