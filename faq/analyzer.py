@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from faq.english import STOPWORDS, stem
 from faq.normalize import hiragana_table, kana_key_of_normalized, normalize
@@ -87,8 +87,7 @@ class _Morpheme:
     synonym_groups: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Terms:
+class Terms(NamedTuple):  # a tuple: made once per text, so cheap to make
     """Every feature occurrence of one text, in order, before counting: words, synonym
     groups, the kana-reading runs that readings are the n-grams of, the kana key (whose
     n-grams are the character channel) and the guessed words."""
