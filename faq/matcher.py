@@ -168,18 +168,18 @@ class Matcher:
             np.concatenate([t.ids for t in texts]) if texts else np.zeros(0, dtype=np.int64)
         )
         counts = np.concatenate([t.counts for t in texts]) if texts else np.zeros(0)
-        text_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         entry_of_text = np.asarray(text_entry, dtype=np.int64)
         kind_of_text = np.asarray(text_kind, dtype=np.int8)
-        entry_of = entry_of_text[text_of]
-        kind_of = kind_of_text[text_of]
+        entry_of = np.repeat(entry_of_text, lengths)
+        kind_of = np.repeat(kind_of_text, lengths)
 
         # number this FAQ's features 0 .. V-1 (the cache's ids span every build); a
         # presence table is O(postings), where np.unique would sort or hash them all
         present = np.zeros(cache.size, dtype=bool)
         present[cache_ids] = True
         used = np.flatnonzero(present)
-        feature = (np.cumsum(present) - 1)[cache_ids]
+        # (a cold build uses every id the cache gave out: they are already 0 .. V-1)
+        feature = cache_ids if len(used) == cache.size else (np.cumsum(present) - 1)[cache_ids]
         v = max(len(used), 1)  # (1 for an empty FAQ: keeps the pair keys below defined)
         channel = cache.channels(used).astype(np.int64)
         self._features: dict[str, int] = dict(
@@ -211,9 +211,9 @@ class Matcher:
         # nearest utterance: sublinear TF-IDF per question/alternate, L2-normalised per
         # channel and scaled by the channel's weight
         is_utterance = kind_of_text != _ANSWER
-        utterance_number = np.cumsum(is_utterance) - 1  # text -> utterance
-        u_mask = is_utterance[text_of]
-        u_doc = utterance_number[text_of[u_mask]]
+        u_mask = np.repeat(is_utterance, lengths)
+        utterance_count = int(is_utterance.sum())
+        u_doc = np.repeat(np.arange(utterance_count), lengths[is_utterance])
         u_feature = feature[u_mask]
         u_channel = channel[u_feature]
         u_weight = (1.0 + np.log(counts[u_mask])) * self._idf[u_feature]
@@ -221,7 +221,6 @@ class Matcher:
         norms = np.sqrt(np.bincount(group, weights=u_weight * u_weight))
         channel_weights = np.array([self._channel_weight[c] for c in CHANNELS])
         u_weight = u_weight * channel_weights[u_channel] / norms[group]
-        utterance_count = int(is_utterance.sum())
         self._utterances = SparseIndex(
             u_doc, u_feature, u_weight, size=utterance_count, features=len(used)
         )
