@@ -1,9 +1,11 @@
 """Time index build and search latency on a large FAQ made by replicating a real one.
 
     .venv/bin/python bench/faq_scale.py --faq FAQ_DIR_OR_FILE --queries TSV --size 2000
+        [--processes 2]
 
 Entries are copied with suffixed ids until the FAQ has ``--size`` entries (so the vocabulary
 is realistic while posting lists grow as in a big FAQ); every query of the TSV is searched.
+The index is built by ``--processes`` processes (this one and helpers; default 1).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
+from faq.build_cache import BuildCache
 from faq.loader import check_faq_dir, check_faq_files
 from faq.matcher import Matcher
 
@@ -24,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faq", type=Path, required=True)
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args(argv)
     path: Path = args.faq
     base, problems = check_faq_files([path]) if path.is_file() else check_faq_dir(path)
@@ -34,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.size)
     ]
     start = time.perf_counter()
-    matcher = Matcher.build(entries)
+    matcher = Matcher.build(entries, cache=BuildCache(processes=args.processes))
     build = time.perf_counter() - start
     queries = [line.split("\t")[0] for line in args.queries.open(encoding="utf-8")][1:]
     for q in queries[:20]:

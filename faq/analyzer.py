@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from faq.english import STOPWORDS, stem
 from faq.normalize import hiragana_table, kana_key_of_normalized, normalize
@@ -69,7 +69,7 @@ class Analysis:
     guessed: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: read per token, attribute access must be fast
 class _Morpheme:
     """What one dictionary word contributes to an analysis, worked out once per word (the
     lexicon cache) so that the per-token loop of :meth:`TextAnalyzer._japanese` only adds."""
@@ -78,13 +78,25 @@ class _Morpheme:
     normalized: str
     # ends a kana-reading run (symbols, spaces)
     breaks_reading: bool
-    # what the word adds to the reading run
+    # what the word adds to the reading run (hiragana, small kana as full size)
     reading_piece: str
     # word features (content words only, fillers and single kana dropped)
     forms: tuple[str, ...]
     # typed in hiragana: its word forms are the tokenizer's guess
     hiragana: bool
     synonym_groups: tuple[str, ...]
+
+
+class Terms(NamedTuple):  # a tuple: made once per text, so cheap to make
+    """Every feature occurrence of one text, in order, before counting: words, synonym
+    groups, the kana-reading runs that readings are the n-grams of, the kana key (whose
+    n-grams are the character channel) and the guessed words."""
+
+    words: list[str]
+    synonyms: list[str]
+    reading_runs: list[str]
+    key: str
+    guessed: set[str]
 
 
 Rewrite = Callable[[str], str]
@@ -171,40 +183,54 @@ class TextAnalyzer:
         only the first ``limit`` characters (long answers: their opening says what they are
         about); ``chars=False`` and ``readings=False`` skip those channels.
         """
+        terms = self.terms(text, rewrite=rewrite, limit=limit, readings=readings)
+        grams: list[str] = []
+        for run in terms.reading_runs:
+            _ngrams(run, grams)
+        # Counter of a list is a single C loop
+        return Analysis(
+            words=Counter(terms.words),
+            readings=Counter(grams),
+            chars=char_ngrams(terms.key) if chars else Counter(),
+            key=terms.key,
+            synonyms=Counter(terms.synonyms),
+            guessed=frozenset(terms.guessed),
+        )
+
+    def terms(
+        self,
+        text: str,
+        *,
+        rewrite: Rewrite | None = None,
+        limit: int | None = None,
+        readings: bool = True,
+    ) -> Terms:
+        """What :meth:`analyze` counts, uncounted: for analysing many texts at once
+        (:mod:`faq.feature_batch`), which counts them all together."""
         norm = normalize(text[: limit * 2] if limit else text)
         if limit:
             norm = norm[:limit]
         if rewrite is not None:
             norm = rewrite(norm)
-        # features are collected in lists and counted once at the end (Counter of a list
-        # is a single C loop)
         words: list[str] = []
-        grams: list[str] | None = [] if readings else None
+        runs: list[str] | None = [] if readings else None
         synonyms: list[str] = []
         guessed: set[str] = set()
         pos = 0
         latin: list[str] = []
         for m in _LATIN_WORD.finditer(norm):
-            self._japanese(norm[pos : m.start()], words, grams, synonyms, guessed)
+            self._japanese(norm[pos : m.start()], words, runs, synonyms, guessed)
             word = m.group().strip("'’-")
             if word and word not in STOPWORDS:
                 words.append(stem(word))
                 latin.append(word)
             pos = m.end()
-        self._japanese(norm[pos:], words, grams, synonyms, guessed)
+        self._japanese(norm[pos:], words, runs, synonyms, guessed)
         if self._loanwords and latin:
             forms = self._katakana_forms(latin)
             words += forms
             guessed.update(forms)
-        key = kana_key_of_normalized(norm)
-        return Analysis(
-            words=Counter(words),
-            readings=Counter(grams) if grams is not None else Counter(),
-            chars=char_ngrams(key) if chars else Counter(),
-            key=key,
-            synonyms=Counter(synonyms),
-            guessed=frozenset(guessed),
-        )
+        return Terms(words, synonyms, runs or [], kana_key_of_normalized(norm), guessed)
 
     def _katakana_forms(self, latin: list[str]) -> list[str]:
         forms = [m.normalized for m in self._chunked_morphemes(" ".join(latin))]
@@ -236,23 +262,24 @@ class TextAnalyzer:
             return cached
         with self._lock:
             tokenizer = self._sudachi()
-            lexicon = self._lexicon
-            morphemes: list[_Morpheme] = []
-            for m in tokenizer.tokenize(text, self._mode_c):
-                # a dictionary word always yields the same fields: read them once (each
-                # field is a call into Sudachi); the surface is part of the key because
-                # out-of-vocabulary words share ids
-                key = (m.word_id(), m.surface())
-                morpheme = lexicon.get(key)
-                if morpheme is None:
-                    morpheme = lexicon[key] = self._morpheme(m)
-                morphemes.append(morpheme)
-            result = tuple(morphemes)
+            # a dictionary word always yields the same fields: read them once (each field
+            # is a call into Sudachi); the surface is part of the key because
+            # out-of-vocabulary words share ids. (One comprehension: this runs per token.)
+            known = self._lexicon.get
+            result = tuple([
+                known((m.word_id(), m.surface())) or self._learn(m)
+                for m in tokenizer.tokenize(text, self._mode_c)
+            ])  # fmt: skip
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-                lexicon.clear()
+                self._lexicon.clear()
             self._cache[text] = result
         return result
+
+    def _learn(self, m: Any) -> _Morpheme:
+        """Add a word to the lexicon cache."""
+        morpheme = self._lexicon[m.word_id(), m.surface()] = self._morpheme(m)
+        return morpheme
 
     def _morpheme(self, m: Any) -> _Morpheme:
         pos_id = m.part_of_speech_id()
@@ -280,7 +307,10 @@ class TextAnalyzer:
             pos=pos,
             normalized=normalized,
             breaks_reading=pos in _SKIP_READING_POS,
-            reading_piece=reading if reading and reading != "キゴウ" else surface,
+            # folded here, once per word, rather than in every reading run
+            reading_piece=(reading if reading and reading != "キゴウ" else surface).translate(
+                _READING_FOLD
+            ),
             forms=forms,
             hiragana=_is_hiragana(surface),
             synonym_groups=synonym_groups,
@@ -290,7 +320,7 @@ class TextAnalyzer:
         self,
         text: str,
         words: list[str],
-        readings: list[str] | None,
+        runs: list[str] | None,
         synonyms: list[str],
         guessed: set[str],
     ) -> None:
@@ -299,11 +329,13 @@ class TextAnalyzer:
             words += [token for token in text.split() if token.isdigit()]
             return
         run: list[str] = []
-        runs: list[str] = []
+        # kana-reading runs end at symbols and spaces (collected even if not wanted: the
+        # loop is cheaper without a test per morpheme)
+        ended: list[str] = []
         for m in self._chunked_morphemes(text):
             if m.breaks_reading:
                 if run:
-                    runs.append("".join(run))
+                    ended.append("".join(run))
                     run = []
                 continue
             run.append(m.reading_piece)
@@ -313,11 +345,10 @@ class TextAnalyzer:
                     guessed.update(m.forms)
             if m.synonym_groups:
                 synonyms += m.synonym_groups
-        if readings is not None:
+        if runs is not None:
+            runs += ended
             if run:
                 runs.append("".join(run))
-            for joined in runs:
-                _ngrams(joined.translate(_READING_FOLD), readings)
 
 
 # readings fold katakana to hiragana and small kana to full size (ゕゖ never occur in them)

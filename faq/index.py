@@ -15,12 +15,27 @@ import math
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+def stable_order(keys: IntArray, bound: int) -> IntArray:
+    """``np.argsort(keys, kind="stable")`` for keys in ``0 .. bound - 1``, faster: numpy
+    radix-sorts 16-bit keys (linear time) but merge-sorts wider ones, so keys below 2**32
+    are sorted as two 16-bit digits, the low one first (a stable sort by the high digit
+    keeps the order of the low one)."""
+    if bound > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    if bound > 1 << 16:
+        high = (keys >> 16).astype(np.uint16)
+        order = order[np.argsort(high[order], kind="stable")]
+    return order
 
 
 class SparseIndex:
@@ -42,7 +57,7 @@ class SparseIndex:
         if not keep.all():
             doc_ids, feature_ids, weights = doc_ids[keep], feature_ids[keep], weights[keep]
         # stable: within a feature, documents stay in the order the caller gave them
-        order = np.argsort(feature_ids, kind="stable")
+        order = stable_order(feature_ids, features)
         self._offsets: IntArray = np.zeros(features + 1, dtype=np.int64)
         np.cumsum(np.bincount(feature_ids, minlength=features), out=self._offsets[1:])
         self._doc_ids: IntArray = doc_ids[order].astype(np.int64, copy=False)
@@ -96,65 +111,88 @@ class SparseIndex:
         ).astype(np.float64)
 
 
-class FeatureTable:
-    """Packing of the ``feature -> id`` dictionary (ids 0 .. n - 1) for pickling.
+@dataclass(frozen=True)
+class PackedStrings:
+    """Strings as their UTF-8 bytes back to back, in groups of about
+    :data:`StringPack.GROUP_BYTES` (a string never spans two groups)."""
 
-    Keys go into one NUL-separated string in id order (normalised text never contains NUL);
-    unpacking rebuilds the dictionary in chunks of Python code, during which other threads
-    (an event loop) get the GIL at the usual switch interval: unpickling a big dict is a
-    single C call that would hold the GIL for its whole length.
+    data: npt.NDArray[np.uint8]
+    lengths: IntArray  # characters in each string
+    group_sizes: IntArray  # strings in each group
+    group_bytes: IntArray  # bytes in each group
+
+
+class StringPack:
+    """Packing of a list of strings for pickling and for sending between processes.
+
+    Unpickling strings (a list of them, or one long joined string) is done by one C call
+    that holds the GIL while it decodes them all: tens of milliseconds for the text of a
+    10,000-entry FAQ. Arrays unpickle without decoding, and can even travel out of band
+    (:mod:`faq.chunked_pickle`). Unpacking decodes a group (some 256 kB) at a time and
+    slices the strings out in Python, so an event loop in another thread keeps getting the
+    GIL at the usual switch interval. Any character may occur in the strings.
     """
+
+    GROUP_BYTES = 1 << 18
+
+    @classmethod
+    def pack(cls, strings: Iterable[str]) -> PackedStrings:
+        """The strings, packed."""
+        items = list(strings)
+        encoded = [s.encode() for s in items]
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        # a string's group is where it starts, in GROUP_BYTES steps
+        group = (np.cumsum(sizes) - sizes) // cls.GROUP_BYTES
+        used = np.bincount(group) > 0 if len(group) else np.zeros(0, dtype=bool)
+        return PackedStrings(
+            np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            np.fromiter(map(len, items), dtype=np.int64, count=len(items)),
+            np.bincount(group)[used] if len(group) else np.zeros(0, dtype=np.int64),
+            np.bincount(group, weights=sizes).astype(np.int64)[used]
+            if len(group)
+            else np.zeros(0, dtype=np.int64),
+        )
+
+    @staticmethod
+    def unpack(packed: PackedStrings) -> list[str]:
+        """The strings :meth:`pack` was given."""
+        raw = packed.data.data  # a memoryview: slicing it copies nothing
+        lengths = packed.lengths
+        strings: list[str] = []
+        first = at = 0
+        for count, size in zip(packed.group_sizes.tolist(), packed.group_bytes.tolist(),
+                               strict=True):
+            text = str(raw[at : at + size], "utf-8")
+            ends = np.cumsum(lengths[first : first + count]).tolist()
+            strings += [text[start:end] for start, end in zip([0, *ends[:-1]], ends,
+                                                              strict=True)]
+            first += count
+            at += size
+        return strings
+
+
+class FeatureTable:
+    """Packing of the ``feature -> id`` dictionary (ids 0 .. n - 1) for pickling: the keys
+    in id order as a :class:`StringPack`. Unpacking rebuilds the dictionary a chunk at a
+    time: building a big dict is a single C call that would hold the GIL for its whole
+    length."""
 
     _CHUNK = 20_000
 
     @staticmethod
-    def pack(ids: Mapping[str, int]) -> str:
-        """The keys of ``ids`` joined in id order."""
-        names = sorted(ids, key=ids.__getitem__)
-        return "\0".join(names)
+    def pack(ids: Mapping[str, int]) -> PackedStrings:
+        """The keys of ``ids`` in id order."""
+        return StringPack.pack(sorted(ids, key=ids.__getitem__))
 
     @classmethod
-    def unpack(cls, joined: str, count: int) -> dict[str, int]:
-        """The dictionary :meth:`pack` was given (``count`` keys)."""
+    def unpack(cls, packed: PackedStrings) -> dict[str, int]:
+        """The dictionary :meth:`pack` was given."""
+        names = StringPack.unpack(packed)
         result: dict[str, int] = {}
-        start = 0
-        while len(result) < count:
-            # split a slice of the joined string at a time: one huge split would be a
-            # single long C call
-            end = start
-            for _ in range(cls._CHUNK):
-                end = joined.find("\0", end + 1) if end < len(joined) else -1
-                if end == -1:
-                    end = len(joined)
-                    break
-            keys = joined[start:end].split("\0")
-            result.update(zip(keys, range(len(result), len(result) + len(keys)), strict=True))
-            start = end + 1
+        for start in range(0, len(names), cls._CHUNK):
+            end = min(start + cls._CHUNK, len(names))
+            result.update(zip(names[start:end], range(start, end), strict=True))
         return result
-
-
-class StringPack:
-    """Packing of a list of strings for pickling: one joined string and the lengths.
-
-    Unpickling a list of 100,000s of strings (or of objects made of them) is one C call
-    that holds the GIL for tens of milliseconds; slicing them back out is Python code, so
-    an event loop in another thread keeps getting the GIL at the usual switch interval.
-    Any character may occur in the strings (no separator).
-    """
-
-    @staticmethod
-    def pack(strings: Iterable[str]) -> tuple[str, IntArray]:
-        """(joined strings, their lengths)."""
-        items = list(strings)
-        return "".join(items), np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-
-    @staticmethod
-    def unpack(packed: tuple[str, IntArray]) -> list[str]:
-        """The strings :meth:`pack` was given."""
-        joined, lengths = packed
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends[:-1]] if ends else []
-        return [joined[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def document_frequencies(groups: Iterable[Iterable[str]]) -> dict[str, int]:

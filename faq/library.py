@@ -5,11 +5,14 @@ event loop in 5 ms slices, and some steps of a big build are single long C calls
 the tokenizer dictionary, large array operations) that hold it for 100 ms and more. So a
 FAQ of at least ``process_min_entries`` entries is built in a separate, niced process that
 stays up between reloads (:class:`BuildWorker`): it keeps a
-:class:`~faq.matcher.BuildCache`, so a hot reload re-analyses only the entries that
-changed. The matcher comes back pickled in a form that unpickles in short steps (see
-:class:`faq.index.FeatureTable`), off the loop, and it reuses the running matcher's
-tokenizer instead of loading the dictionary again. Small FAQs are built in a thread (with
-their own cache), which costs far less than a process.
+:class:`~faq.build_cache.BuildCache`, so a hot reload re-analyses only the entries that
+changed, and a cold build shares the analysis with a helper process
+(:mod:`faq.analysis_pool`, :data:`BUILD_PROCESSES`). The matcher comes back as arrays in
+1 MB messages that a thread here receives and unpacks in short steps
+(:mod:`faq.chunked_pickle`), sharing the unchanged entries of the running matcher
+(:mod:`faq.entry_pack`) and its tokenizer: at no point does the event loop wait on one
+long C call or a garbage collection set off by the swap. Small FAQs are built in a thread
+(with their own cache), which costs far less than a process.
 """
 
 from __future__ import annotations
@@ -22,14 +25,21 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from faq import chunked_pickle
+from faq.analysis_pool import usable_cores
+from faq.build_cache import BuildCache
 from faq.loader import faq_files, faq_fingerprint, load_faq
-from faq.matcher import BuildCache, Matcher
+from faq.matcher import Matcher
 from faq.model import FaqError
 
 # Below this many entries (estimated from file sizes) a build in a thread takes well under
 # a second and the loop keeps running; above it, a process is worth its start-up time.
 PROCESS_MIN_ENTRIES = 1000
 _BYTES_PER_ENTRY = 400  # a typical Japanese entry in YAML, for the estimate
+# The build process analyses a cold build's texts with this many processes (itself and
+# helpers, at most one per core): two halve the analysis, the bulk of a cold build; more
+# would each load a tokenizer and compete with the server for the cores.
+BUILD_PROCESSES = 2
 
 
 def build_matcher(directory: Path, cache: BuildCache | None = None) -> Matcher:
@@ -50,10 +60,11 @@ def _lower_priority() -> None:
 
 def _serve_builds(connection: Connection) -> None:
     """Main function of the build process: build each directory asked for, answering
-    ``("ok", matcher)`` or ``("error", exception)``, until asked to stop (``None``) or the
-    parent goes away. The cache lives here, so unchanged entries are analysed once."""
+    ``("ok", matcher state)`` or ``("error", exception)``, until asked to stop (``None``)
+    or the parent goes away. The cache lives here, so unchanged entries are analysed
+    once."""
     _lower_priority()
-    cache = BuildCache()
+    cache = BuildCache(processes=min(BUILD_PROCESSES, usable_cores()))
     while True:
         try:
             request = connection.recv()
@@ -62,10 +73,12 @@ def _serve_builds(connection: Connection) -> None:
         if request is None:
             return
         try:
-            reply: tuple[str, object] = ("ok", build_matcher(Path(request), cache))
+            reply: tuple[str, object] = (
+                "ok", build_matcher(Path(request), cache).__getstate__()
+            )
         except (FaqError, OSError) as exc:
             reply = ("error", exc)
-        connection.send(reply)
+        chunked_pickle.send(connection, reply)
 
 
 class BuildWorker:
@@ -77,23 +90,26 @@ class BuildWorker:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
-    def build(self, directory: Path) -> Matcher:
-        """The matcher of ``directory``, built in the worker process."""
+    def build(self, directory: Path, previous: Matcher | None = None) -> Matcher:
+        """The matcher of ``directory``, built in the worker process, sharing the
+        unchanged entries of ``previous``."""
         with self._lock:
             connection = self._start()
             try:
                 connection.send(str(directory))
-                # recv() unpickles here, in the calling thread: Matcher.__setstate__ does the
-                # big parts in Python chunks, so the event loop's thread gets the GIL
-                status, payload = connection.recv()
+                # received and unpickled here, in the calling thread, in short steps (see
+                # faq.chunked_pickle), so the event loop's thread gets the GIL
+                reply = chunked_pickle.receive(connection)
             except (EOFError, OSError):
                 self._stop()
                 raise RuntimeError("the FAQ build process died") from None
+        assert isinstance(reply, tuple)
+        status, payload = reply
         if status == "error":
             assert isinstance(payload, BaseException)
             raise payload
-        assert isinstance(payload, Matcher)
-        return payload
+        assert isinstance(payload, dict)
+        return Matcher.restore(payload, previous)
 
     def _start(self) -> Connection:
         if self._process is not None and self._process.is_alive() and self._connection:
@@ -186,7 +202,9 @@ class FaqLibrary:
         ):
             matcher = await asyncio.to_thread(build_matcher, self._directory, self._cache)
         else:
-            matcher = await asyncio.to_thread(self._worker.build, self._directory)
+            matcher = await asyncio.to_thread(
+                self._worker.build, self._directory, self._matcher
+            )
             if self._matcher is not None:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:

@@ -22,20 +22,21 @@ teach the confidence to be overconfident.
 from __future__ import annotations
 
 import math
-from array import array
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
+from faq.build_cache import BuildCache
+from faq.entry_pack import PackedEntries, pack_entries, unpack_entries
+from faq.feature_batch import CHANNELS, TextKey, channel_counts
 from faq.index import (
     FeatureTable,
     FloatArray,
     IntArray,
+    PackedStrings,
     SparseIndex,
     StringPack,
     idf,
@@ -93,10 +94,8 @@ class ScoringParams:
 DEFAULT_PARAMS = ScoringParams()
 MAX_QUERY_CHARS = 2000
 
-_CHANNELS = ("w", "s", "r", "c")
 _BM25_CHANNELS = ("w", "s", "r")
-_CHANNEL_NUMBER = {name: number for number, name in enumerate(_CHANNELS)}
-_NOT_BM25 = _CHANNEL_NUMBER["c"]
+_NOT_BM25 = CHANNELS.index("c")
 
 # what a text of an entry is
 _QUESTION, _ALTERNATE, _ANSWER = 0, 1, 2
@@ -105,141 +104,12 @@ _QUESTION, _ALTERNATE, _ANSWER = 0, 1, 2
 _BM25_REFERENCE_LENGTH = 20.0
 
 
-def _channels(analysis: Analysis) -> dict[str, Counter[str]]:
-    return {
-        "w": analysis.words,
-        "s": analysis.synonyms,
-        "r": analysis.readings,
-        "c": analysis.chars,
-    }
-
-
-def _prefixed(analysis: Analysis, channels: Sequence[str] = _CHANNELS) -> dict[str, int]:
+def _prefixed(analysis: Analysis, channels: Sequence[str] = CHANNELS) -> dict[str, int]:
     merged: dict[str, int] = {}
-    for name, counts in _channels(analysis).items():
+    for name, counts in channel_counts(analysis).items():
         if name in channels:
             merged.update({f"{name}:{feature}": count for feature, count in counts.items()})
     return merged
-
-
-class _Numbering(dict[str, int]):
-    """``feature -> id`` that numbers a feature the first time it is looked up, so that a
-    whole counter converts with one ``map`` (a C loop) instead of a Python loop."""
-
-    def __init__(self, names: list[str], channels: array[int], channel: int, prefix: str) -> None:
-        super().__init__()
-        self._names = names
-        self._channels = channels
-        self._channel = channel
-        self._prefix = prefix
-
-    def __missing__(self, feature: str) -> int:
-        number = self[feature] = len(self._names)
-        self._names.append(self._prefix + feature)
-        self._channels.append(self._channel)
-        return number
-
-
-# a text and how it is analysed: (text, fold synonyms, limit, chars, readings)
-_TextKey = tuple[str, bool, int | None, bool, bool]
-
-
-@dataclass(frozen=True)
-class _TextFeatures:
-    """One analysed text as feature ids (of a :class:`BuildCache`) and counts."""
-
-    ids: IntArray
-    counts: FloatArray
-    key: str  # kana_key, for fuzzy comparison
-
-
-class BuildCache:
-    """What one build can hand to the next: the analyzer (its tokenizer stays loaded) and
-    the analysis of every text, keyed by the text and how it was analysed.
-
-    A hot reload after an edit then analyses only the texts that changed; the index
-    arrays are re-assembled in full (IDF depends on every entry), which numpy does fast.
-    Analyses are kept as feature-id arrays, not counters, so that a 10,000-entry FAQ costs
-    tens of megabytes. The cache keeps only the texts of the latest build, and starts over
-    when the synonyms or the analyzer configuration change (they change every analysis).
-    Not thread-safe: one build at a time.
-    """
-
-    # ids are never reused; past this many (after many edits) the cache starts over
-    _MAX_FEATURES = 2_000_000
-
-    def __init__(self) -> None:
-        self._config: tuple[object, ...] | None = None
-        self._analyzer: TextAnalyzer | None = None
-        self._texts: dict[_TextKey, _TextFeatures] = {}
-        self._used: dict[_TextKey, _TextFeatures] = {}
-        self._names: list[str] = []
-        self._channels: array[int] = array("b")
-        self._numbering: dict[str, _Numbering] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def _start(self, loanwords: bool, synonyms: SynonymTable) -> TextAnalyzer:
-        config = (loanwords, synonyms.groups, synonyms.locale)
-        if config != self._config or len(self._names) > self._MAX_FEATURES:
-            # the analyzer (tokenizer and its morpheme cache) survives a synonym change;
-            # only a different loanword setting needs a new one
-            if self._analyzer is None or self._analyzer.loanwords != loanwords:
-                self._analyzer = TextAnalyzer(loanwords=loanwords)
-            self._config = config
-            self._texts = {}
-            self._names = []
-            self._channels = array("b")
-            self._numbering = {
-                name: _Numbering(self._names, self._channels, number, f"{name}:")
-                for name, number in _CHANNEL_NUMBER.items()
-            }
-        self._used = {}
-        self.hits = self.misses = 0
-        assert self._analyzer is not None
-        return self._analyzer
-
-    def _finish(self) -> None:
-        # keep what the build used: texts removed from the FAQ are forgotten
-        self._texts = self._used
-        self._used = {}
-
-    def _features(
-        self, key: _TextKey, analyze: Callable[[str, bool, int | None, bool, bool], Analysis]
-    ) -> _TextFeatures:
-        cached = self._texts.get(key)
-        if cached is None:
-            self.misses += 1
-            cached = self._convert(analyze(*key))
-        else:
-            self.hits += 1
-        self._used[key] = cached
-        return cached
-
-    def _convert(self, analysis: Analysis) -> _TextFeatures:
-        ids: list[int] = []
-        counts: list[int] = []
-        for name, counter in _channels(analysis).items():
-            if counter:
-                ids += map(self._numbering[name].__getitem__, counter)
-                counts += counter.values()
-        return _TextFeatures(
-            np.array(ids, dtype=np.int64), np.array(counts, dtype=np.float64), analysis.key
-        )
-
-    @property
-    def size(self) -> int:
-        """How many feature ids have been given out."""
-        return len(self._names)
-
-    def names(self, ids: IntArray) -> list[str]:
-        """The prefixed feature (``w:送料``) of each id."""
-        names = self._names
-        return [names[i] for i in ids.tolist()]
-
-    def channels(self, ids: IntArray) -> npt.NDArray[np.int8]:
-        """The channel number (index in ``_CHANNELS``) of each id."""
-        return np.frombuffer(self._channels, dtype=np.int8)[ids]
 
 
 class Matcher:
@@ -264,23 +134,11 @@ class Matcher:
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
         cache = cache if cache is not None else BuildCache()
-        analyzer = cache._start(analyzer.loanwords, self._synonyms)
-        self._analyzer = analyzer
+        self._analyzer = cache.start(analyzer.loanwords, self._synonyms)
         try:
             self._assemble(cache)
         finally:
-            cache._finish()
-
-    def _analyze_text(
-        self, text: str, rewrite: bool, limit: int | None, chars: bool, readings: bool
-    ) -> Analysis:
-        return self._analyzer.analyze(
-            text,
-            rewrite=self._synonyms.rewrite if rewrite else None,
-            limit=limit,
-            chars=chars,
-            readings=readings,
-        )
+            cache.finish()
 
     def _assemble(self, cache: BuildCache) -> None:
         """Analyse every text (or take it from ``cache``) and build the index arrays."""
@@ -288,22 +146,21 @@ class Matcher:
         entries = self._entries
         n = max(len(entries), 1)
         use_chars = p.char_channel > 0
-        texts: list[_TextFeatures] = []
+        keys: list[TextKey] = []
         text_entry: list[int] = []
         text_kind: list[int] = []
         for i, e in enumerate(entries):
             rewrite = self._synonyms.applies_to(e.locale)
             for kind, text in ((_QUESTION, e.question), *((_ALTERNATE, a) for a in e.alternates)):
-                key: _TextKey = (text, rewrite, None, use_chars, True)
-                texts.append(cache._features(key, self._analyze_text))
+                keys.append((text, rewrite, None, use_chars, True))
                 text_entry.append(i)
                 text_kind.append(kind)
             # answers feed BM25F only, which uses neither character n-grams nor (for speed,
             # and because answers are written in proper kanji) readings
-            key = (e.answer, rewrite, p.answer_chars, False, p.answer_readings)
-            texts.append(cache._features(key, self._analyze_text))
+            keys.append((e.answer, rewrite, p.answer_chars, False, p.answer_readings))
             text_entry.append(i)
             text_kind.append(_ANSWER)
+        texts = cache.features(keys)
 
         # postings of all texts as flat arrays: feature, count, and the text they belong to
         lengths = np.fromiter((len(t.ids) for t in texts), dtype=np.int64, count=len(texts))
@@ -311,18 +168,18 @@ class Matcher:
             np.concatenate([t.ids for t in texts]) if texts else np.zeros(0, dtype=np.int64)
         )
         counts = np.concatenate([t.counts for t in texts]) if texts else np.zeros(0)
-        text_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         entry_of_text = np.asarray(text_entry, dtype=np.int64)
         kind_of_text = np.asarray(text_kind, dtype=np.int8)
-        entry_of = entry_of_text[text_of]
-        kind_of = kind_of_text[text_of]
+        entry_of = np.repeat(entry_of_text, lengths)
+        kind_of = np.repeat(kind_of_text, lengths)
 
         # number this FAQ's features 0 .. V-1 (the cache's ids span every build); a
         # presence table is O(postings), where np.unique would sort or hash them all
         present = np.zeros(cache.size, dtype=bool)
         present[cache_ids] = True
         used = np.flatnonzero(present)
-        feature = (np.cumsum(present) - 1)[cache_ids]
+        # (a cold build uses every id the cache gave out: they are already 0 .. V-1)
+        feature = cache_ids if len(used) == cache.size else (np.cumsum(present) - 1)[cache_ids]
         v = max(len(used), 1)  # (1 for an empty FAQ: keeps the pair keys below defined)
         channel = cache.channels(used).astype(np.int64)
         self._features: dict[str, int] = dict(
@@ -354,33 +211,34 @@ class Matcher:
         # nearest utterance: sublinear TF-IDF per question/alternate, L2-normalised per
         # channel and scaled by the channel's weight
         is_utterance = kind_of_text != _ANSWER
-        utterance_number = np.cumsum(is_utterance) - 1  # text -> utterance
-        u_mask = is_utterance[text_of]
-        u_doc = utterance_number[text_of[u_mask]]
+        u_mask = np.repeat(is_utterance, lengths)
+        utterance_count = int(is_utterance.sum())
+        u_doc = np.repeat(np.arange(utterance_count), lengths[is_utterance])
         u_feature = feature[u_mask]
         u_channel = channel[u_feature]
         u_weight = (1.0 + np.log(counts[u_mask])) * self._idf[u_feature]
-        group = u_doc * len(_CHANNELS) + u_channel
+        group = u_doc * len(CHANNELS) + u_channel
         norms = np.sqrt(np.bincount(group, weights=u_weight * u_weight))
-        channel_weights = np.array([self._channel_weight[c] for c in _CHANNELS])
+        channel_weights = np.array([self._channel_weight[c] for c in CHANNELS])
         u_weight = u_weight * channel_weights[u_channel] / norms[group]
-        utterance_count = int(is_utterance.sum())
         self._utterances = SparseIndex(
             u_doc, u_feature, u_weight, size=utterance_count, features=len(used)
         )
         self._owners: IntArray = entry_of_text[is_utterance]
-        keys: list[list[str]] = [[] for _ in entries]
-        for t, i, kind in zip(texts, text_entry, text_kind, strict=True):
-            if kind != _ANSWER:
-                keys[i].append(t.key)
-        self._keys = keys
+        # the kana keys of the utterances (for fuzzy re-scoring), entry by entry, in one
+        # list: a list per entry would be 10,000 more objects for the garbage collector
+        self._kana = [t.key for t, kind in zip(texts, text_kind, strict=True) if kind != _ANSWER]
+        self._kana_start: IntArray = np.zeros(len(entries) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self._owners, minlength=len(entries)), out=self._kana_start[1:])
 
         # BM25F over question, alternates (averaged: each is a paraphrase of the question,
         # so entries with many alternates must not win by volume) and answer
         b_mask = channel[feature] != _NOT_BM25
-        b_entry = entry_of[b_mask]
-        b_kind = kind_of[b_mask]
-        b_count = counts[b_mask]
+        if b_mask.all():  # no character n-grams: nothing to leave out
+            b_entry, b_kind, b_count, b_pair = entry_of, kind_of, counts, pair_of
+        else:
+            b_entry, b_kind = entry_of[b_mask], kind_of[b_mask]
+            b_count, b_pair = counts[b_mask], pair_of[b_mask]
         alternates = np.bincount(
             entry_of_text[kind_of_text == _ALTERNATE], minlength=len(entries)
         )
@@ -391,7 +249,7 @@ class Matcher:
         field_norm = 1.0 - p.b + p.b * field_length / _BM25_REFERENCE_LENGTH
         field_weight = np.array([p.question_field, p.alternate_field, p.answer_field])
         contribution = field_weight[b_kind] * b_count / field_norm[field]
-        tf = np.bincount(pair_of[b_mask], weights=contribution, minlength=len(pair))
+        tf = np.bincount(b_pair, weights=contribution, minlength=len(pair))
         # pairs of character n-grams only have tf 0, hence weight 0, and are dropped
         bm25 = self._idf[pair_feature] * (p.k1 + 1) * tf / (p.k1 + tf)
         self._bm25 = SparseIndex(
@@ -400,56 +258,35 @@ class Matcher:
         self._locales = np.asarray([e.locale for e in entries])
 
     def __getstate__(self) -> dict[str, object]:
-        # Strings packed flat, everything else arrays: see faq.index.StringPack for why.
+        # Strings packed, everything else arrays: see faq.index.StringPack for why.
         state = dict(self.__dict__)
-        entries = self._entries
-        state["_entries"] = {
-            "text": StringPack.pack(
-                field
-                for e in entries
-                for field in (e.id, e.category, e.question, e.answer, e.locale, e.source,
-                              *e.alternates, *e.examples)
-            ),
-            "alternates": np.fromiter((len(e.alternates) for e in entries), dtype=np.int64),
-            "examples": np.fromiter((len(e.examples) for e in entries), dtype=np.int64),
-            "lines": np.fromiter((e.line for e in entries), dtype=np.int64),
-        }
-        state["_keys"] = StringPack.pack(k for keys in self._keys for k in keys)
-        state["_features"] = (FeatureTable.pack(self._features), len(self._features))
+        state["_entries"] = pack_entries(self._entries)
+        state["_kana"] = StringPack.pack(self._kana)
+        state["_features"] = FeatureTable.pack(self._features)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        packed = state.pop("_entries")
-        keys = state.pop("_keys")
+        self._restore(state, ())
+
+    @classmethod
+    def restore(cls, state: dict[str, object], previous: Matcher | None = None) -> Matcher:
+        """The matcher whose :meth:`__getstate__` gave ``state`` (sent by a build process),
+        sharing the unchanged entries of ``previous`` (see :mod:`faq.entry_pack`)."""
+        matcher = cls.__new__(cls)
+        matcher._restore(state, previous.entries if previous is not None else ())
+        return matcher
+
+    def _restore(self, state: dict[str, object], previous: Sequence[FaqEntry]) -> None:
+        state = dict(state)
+        entries = state.pop("_entries")
+        kana = state.pop("_kana")
         features = state.pop("_features")
-        assert isinstance(packed, dict) and isinstance(keys, tuple)
-        assert isinstance(features, tuple)
+        assert isinstance(entries, PackedEntries) and isinstance(kana, PackedStrings)
+        assert isinstance(features, PackedStrings)
         self.__dict__.update(state)
-        text = StringPack.unpack(packed["text"])
-        entries: list[FaqEntry] = []
-        at = 0
-        for alternates, examples, line in zip(
-            packed["alternates"].tolist(), packed["examples"].tolist(),
-            packed["lines"].tolist(), strict=True,
-        ):
-            fields = text[at : at + 6]
-            alts = tuple(text[at + 6 : at + 6 + alternates])
-            at += 6 + alternates
-            entries.append(FaqEntry(
-                fields[0], fields[1], fields[2], alts, fields[3],
-                tuple(text[at : at + examples]), fields[4], fields[5], line,
-            ))
-            at += examples
-        self._entries = tuple(entries)
-        flat_keys = StringPack.unpack(keys)
-        # each entry has its question and alternates as utterances, in order
-        key_lists: list[list[str]] = []
-        at = 0
-        for e in self._entries:
-            key_lists.append(flat_keys[at : at + 1 + len(e.alternates)])
-            at += 1 + len(e.alternates)
-        self._keys = key_lists
-        self._features = FeatureTable.unpack(*features)
+        self._entries = unpack_entries(entries, previous)
+        self._kana = StringPack.unpack(kana)
+        self._features = FeatureTable.unpack(features)
 
     @classmethod
     def build(
@@ -515,7 +352,7 @@ class Matcher:
         not have count in the norm but are left out: they match nothing)."""
         vector: list[tuple[int, float]] = []
         features = self._features
-        for name, counts in _channels(analysis).items():
+        for name, counts in channel_counts(analysis).items():
             part: list[tuple[int, float]] = []
             total = 0.0
             for f, c in counts.items():
@@ -637,5 +474,6 @@ class Matcher:
         return 1.0 / (1.0 + math.exp(-z))
 
     def _fuzz(self, key: str, entry: int) -> float:
-        return max(fuzz.ratio(key, k) for k in self._keys[entry]) / 100.0
+        start, end = self._kana_start[entry : entry + 2].tolist()
+        return max(fuzz.ratio(key, k) for k in self._kana[start:end]) / 100.0
 

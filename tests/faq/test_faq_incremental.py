@@ -7,9 +7,10 @@ import logging
 import os
 from pathlib import Path
 
+from faq.build_cache import BuildCache
 from faq.index import StringPack
 from faq.library import FaqLibrary
-from faq.matcher import BuildCache, Matcher
+from faq.matcher import Matcher
 from faq.model import FaqEntry
 from faq.synonyms import SynonymGroup, SynonymTable
 
@@ -38,6 +39,15 @@ def test_unchanged_entries_are_not_analysed_again() -> None:
     matcher = Matcher.build(edited, cache=cache)
     assert (cache.hits, cache.misses) == (TEXTS - 1, 1)  # only the edited question
     assert results(matcher, "ポイントカード")[0][0] == "returns"
+
+
+def test_a_text_repeated_in_one_build_is_analysed_once() -> None:
+    shared = "マイページからお問い合わせください。"
+    repeated = [dataclasses.replace(e, answer=shared) for e in ENTRIES]
+    cache = BuildCache()
+    matcher = Matcher.build(repeated, cache=cache)
+    assert (cache.hits, cache.misses) == (len(ENTRIES) - 1, TEXTS - len(ENTRIES) + 1)
+    assert results(matcher, "何時まで") == results(Matcher.build(repeated), "何時まで")
 
 
 def test_incremental_build_equals_a_fresh_one() -> None:
