@@ -143,7 +143,10 @@ def create_app(
     )  # fmt: skip
     metrics = Metrics.create()
     sessions = make_session_factory(db)
-    faq = FaqLibrary(settings.faq_dir, log.getChild("faq"))
+    faq = FaqLibrary(
+        settings.faq_dir, log.getChild("faq"),
+        encoder=settings.faq_encoder, encoder_locales=settings.faq_encoder_locales,
+    )
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))
     relay = _live_relay(settings, sessions, hub, log.getChild("web"))

@@ -22,10 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    if getattr(args, "faq_command", None) in ("check", "test", "search", "lint"):
+    if getattr(args, "faq_command", None) in ("check", "test", "search", "lint", "eval"):
         settings = _settings()
         args.thresholds = settings.thresholds
         args.default_faq_dir = settings.faq_dir
+        args.configured_encoder = settings.faq_encoder
+        args.configured_encoder_locales = settings.faq_encoder_locales
     code: int = args.func(args)
     return code
 
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     unanswered.add_argument("--draft", type=Path, help="write a draft YAML entry per group here")
     unanswered.set_defaults(func=_faq_unanswered)
     # The faq commands check what the server would load, with the server's thresholds.
-    parser.set_defaults(default_faq_dir=None, thresholds=None)
+    parser.set_defaults(default_faq_dir=None, thresholds=None, configured_encoder=None,
+                        configured_encoder_locales=None)
     return parser
 
 

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
+from faq.encoder import EncoderError, check_encoder
+from faq.semantic import DEFAULT_ENCODER_LOCALES
 from handoff.hours import (
     ALWAYS_OPEN,
     BusinessHours,
@@ -51,6 +53,9 @@ class Settings:
     suggest_threshold: float = Thresholds.suggest
     answer_margin: float = Thresholds.margin
     faq_reload_seconds: float = 2.0
+    # opt-in semantic evidence (faq.semantic): a packaged model name or a model directory
+    faq_encoder: str | None = None
+    faq_encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -109,6 +114,10 @@ class Settings:
             answer_margin=r.get("HELPDESK_ANSWER_MARGIN", _unit, cls.answer_margin),
             faq_reload_seconds=r.get(
                 "HELPDESK_FAQ_RELOAD_SECONDS", _positive_float, cls.faq_reload_seconds
+            ),
+            faq_encoder=r.get("HELPDESK_FAQ_ENCODER", _encoder, None),
+            faq_encoder_locales=r.get(
+                "HELPDESK_FAQ_ENCODER_LOCALES", _locales, cls.faq_encoder_locales
             ),
             max_message_chars=r.get(
                 "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
@@ -440,6 +449,23 @@ def _bool(raw: str) -> bool:
 def _locale(raw: str) -> str:
     if raw not in SUPPORTED_LOCALES:
         raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+    return raw
+
+
+def _locales(raw: str) -> frozenset[str]:
+    locales = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if not locales:
+        raise ValueError("expected a comma-separated list of locales")
+    return frozenset(_locale(locale) for locale in locales)
+
+
+def _encoder(raw: str) -> str | None:
+    if raw.lower() in ("", "off", "none"):
+        return None
+    try:
+        check_encoder(raw)
+    except EncoderError as exc:
+        raise ValueError(str(exc)) from None
     return raw
 
 

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from faq.decision import Decision, Thresholds, decide
+from faq.encoder import EncoderError, load_encoder
 from faq.eval import add_arguments as add_eval_arguments
-from faq.eval import eval_command
+from faq.eval import configured_encoder, eval_command
 from faq.library import build_matcher
 from faq.lint import lint_faq
 from faq.loader import check_faq_dir, faq_files
@@ -68,7 +69,7 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
 
 def lint_command(args: argparse.Namespace) -> int:
     """``faq lint [DIR]``: print warnings as file:line; with --strict, exit 1 on any."""
-    matcher = _matcher(_faq_dir(args))
+    matcher = _matcher(_faq_dir(args), args)
     if matcher is None:
         return 1
     entries = matcher.entries
@@ -94,14 +95,19 @@ def _load(directory: Path) -> tuple[FaqEntry, ...] | None:
     return None if problems else entries
 
 
-def _matcher(directory: Path) -> Matcher | None:
-    """The matcher the server would build (entries and synonyms), or None after printing
-    every problem to stderr."""
+def _matcher(directory: Path, args: argparse.Namespace) -> Matcher | None:
+    """The matcher the server would build (entries, synonyms and the configured encoder),
+    or None after printing every problem to stderr."""
+    name, locales = configured_encoder(args)
     try:
-        return build_matcher(directory)
+        matcher = build_matcher(directory)
+        return matcher.with_encoder(load_encoder(name), locales) if name else matcher
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return None
+    except EncoderError as exc:
+        print(exc, file=sys.stderr)
         return None
 
 
@@ -117,7 +123,7 @@ def check_command(args: argparse.Namespace) -> int:
 
 def test_command(args: argparse.Namespace) -> int:
     """``faq test [DIR]``: every example must be answered outright with its own entry."""
-    matcher = _matcher(_faq_dir(args))
+    matcher = _matcher(_faq_dir(args), args)
     if matcher is None:
         return 1
     thresholds = _thresholds(args)
@@ -143,7 +149,7 @@ def test_command(args: argparse.Namespace) -> int:
 
 def search_command(args: argparse.Namespace) -> int:
     """``faq search --faq DIR --top K``: one JSON line of ranked results per stdin line."""
-    matcher = _matcher(_faq_dir(args))
+    matcher = _matcher(_faq_dir(args), args)
     if matcher is None:
         return 1
     for line in sys.stdin:

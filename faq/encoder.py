@@ -60,6 +60,22 @@ def resolve_model_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / folder
 
 
+_MODEL_FILES = ("config.json", "tokenizer.json", "model.safetensors")
+
+
+def check_encoder(name: str) -> Path:
+    """The model folder of ``name`` if it has the files an encoder loads and the
+    ``tokenizers`` package is installed (cheap: nothing is read); raises
+    :class:`EncoderError` saying what is missing."""
+    directory = resolve_model_dir(name)
+    missing = [f for f in _MODEL_FILES if not (directory / f).is_file()]
+    if missing:
+        raise EncoderError(f"faq encoder {name!r}: {', '.join(missing)} missing in the model")
+    if importlib.util.find_spec("tokenizers") is None:
+        raise EncoderError("faq encoder needs the tokenizers package: pip install tokenizers")
+    return directory
+
+
 def read_safetensors(path: Path) -> dict[str, npt.NDArray[Any]]:
     """The tensors of a ``.safetensors`` file (an 8-byte header length, a JSON header of
     names, dtypes, shapes and byte offsets, then the raw little-endian data)."""

