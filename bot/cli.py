@@ -26,8 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings()
         args.thresholds = settings.thresholds
         args.default_faq_dir = settings.faq_dir
-        args.configured_encoder = settings.faq_encoder
-        args.configured_encoder_locales = settings.faq_encoder_locales
+        args.configured_semantic = settings.semantic
     code: int = args.func(args)
     return code
 
@@ -61,8 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     unanswered.add_argument("--draft", type=Path, help="write a draft YAML entry per group here")
     unanswered.set_defaults(func=_faq_unanswered)
     # The faq commands check what the server would load, with the server's thresholds.
-    parser.set_defaults(default_faq_dir=None, thresholds=None, configured_encoder=None,
-                        configured_encoder_locales=None)
+    parser.set_defaults(default_faq_dir=None, thresholds=None, configured_semantic=None)
     return parser
 
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
 from faq.encoder import EncoderError, check_encoder
-from faq.semantic import DEFAULT_ENCODER_LOCALES
+from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticConfig
+from faq.word_vectors import check_word_vectors
 from handoff.hours import (
     ALWAYS_OPEN,
     BusinessHours,
@@ -53,9 +54,10 @@ class Settings:
     suggest_threshold: float = Thresholds.suggest
     answer_margin: float = Thresholds.margin
     faq_reload_seconds: float = 2.0
-    # opt-in semantic evidence (faq.semantic): a packaged model name or a model directory
+    # opt-in semantic evidence (faq.semantic): packaged model names or model directories
     faq_encoder: str | None = None
     faq_encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    faq_word_vectors: str | None = None
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -84,6 +86,11 @@ class Settings:
     ready_timeout: float = 2.0
     database_connect_timeout: float = 5.0
     database_pool_size: int = 5
+
+    @property
+    def semantic(self) -> SemanticConfig:
+        """The opt-in semantic models of the FAQ matcher."""
+        return SemanticConfig(self.faq_encoder, self.faq_encoder_locales, self.faq_word_vectors)
 
     @property
     def thresholds(self) -> Thresholds:
@@ -119,6 +126,7 @@ class Settings:
             faq_encoder_locales=r.get(
                 "HELPDESK_FAQ_ENCODER_LOCALES", _locales, cls.faq_encoder_locales
             ),
+            faq_word_vectors=r.get("HELPDESK_FAQ_WORD_VECTORS", _word_vectors, None),
             max_message_chars=r.get(
                 "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
             ),
@@ -464,6 +472,16 @@ def _encoder(raw: str) -> str | None:
         return None
     try:
         check_encoder(raw)
+    except EncoderError as exc:
+        raise ValueError(str(exc)) from None
+    return raw
+
+
+def _word_vectors(raw: str) -> str | None:
+    if raw.lower() in ("", "off", "none"):
+        return None
+    try:
+        check_word_vectors(raw)
     except EncoderError as exc:
         raise ValueError(str(exc)) from None
     return raw

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from faq.decision import Decision, Thresholds, decide
-from faq.encoder import EncoderError, load_encoder
+from faq.encoder import EncoderError
 from faq.eval import add_arguments as add_eval_arguments
-from faq.eval import configured_encoder, eval_command
+from faq.eval import configured_semantic, eval_command
 from faq.library import build_matcher
 from faq.lint import lint_faq
 from faq.loader import check_faq_dir, faq_files
@@ -98,10 +98,10 @@ def _load(directory: Path) -> tuple[FaqEntry, ...] | None:
 def _matcher(directory: Path, args: argparse.Namespace) -> Matcher | None:
     """The matcher the server would build (entries, synonyms and the configured encoder),
     or None after printing every problem to stderr."""
-    name, locales = configured_encoder(args)
     try:
         matcher = build_matcher(directory)
-        return matcher.with_encoder(load_encoder(name), locales) if name else matcher
+        models = configured_semantic(args).load()
+        return matcher.with_models(models) if models else matcher
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from faq.decision import Decision, Thresholds, decide
-from faq.encoder import EncoderError, SentenceEncoder, load_encoder
+from faq.encoder import EncoderError
 from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
-from faq.semantic import DEFAULT_ENCODER_LOCALES
+from faq.semantic import SemanticConfig, SemanticModels
 
 NONE = "NONE"
 _RANK_DEPTH = 10
@@ -183,27 +183,24 @@ def summarize(
 
 
 def timed_build(
-    faq: Path, encoder: SentenceEncoder | None = None,
-    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+    faq: Path, models: SemanticModels | None = None
 ) -> tuple[Matcher, float]:
-    """A matcher for a FAQ directory or single FAQ file (with semantic evidence from
-    ``encoder`` for entries in ``encoder_locales``, if given), and its build time in
-    seconds (loading and validating the YAML excluded). Raises :class:`FaqError` on
-    problems."""
+    """A matcher for a FAQ directory or single FAQ file (with the semantic evidence of
+    ``models``, if given), and its build time in seconds (loading and validating the YAML
+    excluded). Raises :class:`FaqError` on problems."""
     entries, synonyms = load_faq(faq)
     start = time.perf_counter()
     matcher = Matcher.build(entries, synonyms=synonyms)
-    if encoder is not None:
-        matcher = matcher.with_encoder(encoder, encoder_locales)
+    if models:
+        matcher = matcher.with_models(models)
     return matcher, time.perf_counter() - start
 
 
 def evaluate(
-    faq: Path, queries: Path, thresholds: Thresholds, encoder: SentenceEncoder | None = None,
-    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+    faq: Path, queries: Path, thresholds: Thresholds, models: SemanticModels | None = None
 ) -> EvalReport:
     """Build the FAQ's matcher, run the query file and summarise."""
-    matcher, build_seconds = timed_build(faq, encoder, encoder_locales)
+    matcher, build_seconds = timed_build(faq, models)
     rows = load_queries(queries)
     run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
     return summarize(run_queries(matcher, rows, thresholds), thresholds, build_seconds)
@@ -261,37 +258,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-locales", default=None,
                         help="comma-separated locales the encoder is used for (default: the "
                         "server's HELPDESK_FAQ_ENCODER_LOCALES, en)")
+    parser.add_argument("--word-vectors", default=None,
+                        help="Japanese word vectors for semantic evidence: ja-ginza, a "
+                        "directory, or off (default: the server's HELPDESK_FAQ_WORD_VECTORS)")
 
 
-def configured_encoder(args: argparse.Namespace) -> tuple[str | None, frozenset[str]]:
-    """The encoder name (None: lexical only) and locales a faq command uses: its own
-    ``--encoder`` options where it has them, else the server's settings, which the
-    top-level CLI puts in ``configured_encoder(_locales)``."""
-    name = getattr(args, "encoder", None)
-    if name is None:
-        name = getattr(args, "configured_encoder", None)
-    if name is not None and name.lower() in ("", "off", "none"):
-        name = None
-    raw = getattr(args, "encoder_locales", None)
-    if raw is not None:
-        locales = frozenset(x.strip() for x in raw.split(",") if x.strip())
-    else:
-        configured = getattr(args, "configured_encoder_locales", None)
-        locales = configured if isinstance(configured, frozenset) else DEFAULT_ENCODER_LOCALES
-    return name, locales
+def configured_semantic(args: argparse.Namespace) -> SemanticConfig:
+    """The semantic models a faq command uses: its own ``--encoder``,
+    ``--encoder-locales`` and ``--word-vectors`` options where it has them and they are
+    given, else the server's settings (which the top-level CLI puts in
+    ``configured_semantic``)."""
+    server = getattr(args, "configured_semantic", None)
+    config = server if isinstance(server, SemanticConfig) else SemanticConfig()
+    raw_locales = getattr(args, "encoder_locales", None)
+    return SemanticConfig(
+        encoder=_given(args, "encoder", config.encoder),
+        encoder_locales=(
+            frozenset(x.strip() for x in raw_locales.split(",") if x.strip())
+            if raw_locales is not None else config.encoder_locales
+        ),
+        word_vectors=_given(args, "word_vectors", config.word_vectors),
+    )
+
+
+def _given(args: argparse.Namespace, name: str, default: str | None) -> str | None:
+    value = getattr(args, name, None)
+    return default if value is None else str(value)
 
 
 def eval_command(args: argparse.Namespace) -> int:
     """``faq eval --faq DIR --queries FILE.tsv [--json]``; exit 1 on a broken FAQ or file."""
     thresholds = Thresholds(answer=args.answer, suggest=args.suggest, margin=args.margin)
-    name, locales = configured_encoder(args)
     try:
-        encoder = load_encoder(name) if name else None
+        models = configured_semantic(args).load()
     except EncoderError as exc:
         print(exc, file=sys.stderr)
         return 1
     try:
-        report = evaluate(args.faq, args.queries, thresholds, encoder, locales)
+        report = evaluate(args.faq, args.queries, thresholds, models)
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -28,11 +28,10 @@ from pathlib import Path
 from faq import chunked_pickle
 from faq.analysis_pool import usable_cores
 from faq.build_cache import BuildCache
-from faq.encoder import SentenceEncoder, load_encoder
 from faq.loader import faq_files, faq_fingerprint, load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
-from faq.semantic import DEFAULT_ENCODER_LOCALES
+from faq.semantic import SemanticConfig, SemanticModels
 
 # Below this many entries (estimated from file sizes) a build in a thread takes well under
 # a second and the loop keeps running; above it, a process is worth its start-up time.
@@ -174,17 +173,15 @@ class FaqLibrary:
         logger: logging.Logger,
         *,
         process_min_entries: int = PROCESS_MIN_ENTRIES,
-        encoder: str | None = None,
-        encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
+        semantic: SemanticConfig | None = None,
     ) -> None:
         """``process_min_entries``: FAQs estimated at least this big are built in a
-        separate process (0: always; a huge number: never). ``encoder``: a sentence
-        encoder (:func:`faq.encoder.load_encoder`) whose semantic evidence is added for
-        entries in ``encoder_locales``; it is loaded with the first FAQ."""
+        separate process (0: always; a huge number: never). ``semantic``: opt-in models
+        whose evidence is added (:mod:`faq.semantic`); they are loaded with the first
+        FAQ."""
         self._directory = directory
-        self._encoder_name = encoder
-        self._encoder_locales = encoder_locales
-        self._encoder: SentenceEncoder | None = None
+        self._semantic = semantic if semantic is not None else SemanticConfig()
+        self._models: SemanticModels | None = None
         self._logger = logger
         self._process_min_entries = process_min_entries
         self._matcher: Matcher | None = None
@@ -218,14 +215,12 @@ class FaqLibrary:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:
             await asyncio.to_thread(matcher.warm_up)
-        if self._encoder_name is not None:
-            if self._encoder is None:
-                self._encoder = await asyncio.to_thread(load_encoder, self._encoder_name)
-            # in the server process, where searches encode messages with the same encoder;
-            # NumPy and the tokenizer leave the GIL to the loop while they work
-            matcher = await asyncio.to_thread(
-                matcher.with_encoder, self._encoder, self._encoder_locales, self._matcher
-            )
+        if self._semantic.encoder or self._semantic.word_vectors:
+            if self._models is None:
+                self._models = await asyncio.to_thread(self._semantic.load)
+            # in the server process, where searches encode messages with the same models;
+            # NumPy and the tokenizers leave the GIL to the loop while they work
+            matcher = await asyncio.to_thread(matcher.with_models, self._models, self._matcher)
         return matcher
 
     async def close(self) -> None:

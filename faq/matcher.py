@@ -8,8 +8,8 @@ Evidence combined per entry:
 2. BM25F over the whole entry (question, alternates and the opening of the answer,
    weighted differently), so a message that uses the answer's vocabulary still finds it;
 3. rapidfuzz similarity of kana-folded strings, computed only for a shortlist;
-4. optionally (:meth:`Matcher.with_semantic`), the best cosine between sentence vectors of
-   the message and of the entry's utterances (:mod:`faq.semantic`).
+4. optionally (:meth:`Matcher.with_semantic`), semantic evidence from a sentence encoder
+   or word vectors (:mod:`faq.semantic`).
 
 The admin's business synonyms (:mod:`faq.synonyms`) are folded into entries and messages
 before any of this. The fused score ranks entries; a logistic function of the fused
@@ -33,7 +33,6 @@ from rapidfuzz import fuzz
 
 from faq.analyzer import Analysis, TextAnalyzer
 from faq.build_cache import BuildCache
-from faq.encoder import SentenceEncoder
 from faq.entry_pack import PackedEntries, pack_entries, unpack_entries
 from faq.feature_batch import CHANNELS, TextKey, channel_counts
 from faq.index import (
@@ -47,7 +46,7 @@ from faq.index import (
     idf_array,
 )
 from faq.model import FaqEntry
-from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticEvidence
+from faq.semantic import SemanticModels, SemanticParams, SemanticSource
 from faq.synonyms import SynonymTable
 
 
@@ -138,7 +137,7 @@ class Matcher:
         self._analyzer = analyzer
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
-        self._semantic: SemanticEvidence | None = None
+        self._semantic: tuple[SemanticSource, ...] = ()
         cache = cache if cache is not None else BuildCache()
         self._analyzer = cache.start(analyzer.loanwords, self._synonyms)
         try:
@@ -270,7 +269,7 @@ class Matcher:
         state["_kana"] = StringPack.pack(self._kana)
         state["_features"] = FeatureTable.pack(self._features)
         # the encoder stays in the process that loaded it; the receiver attaches its own
-        state["_semantic"] = None
+        state["_semantic"] = ()
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -333,31 +332,25 @@ class Matcher:
             self._analyzer = other._analyzer
 
     @property
-    def semantic(self) -> SemanticEvidence | None:
-        """The semantic evidence in use, if any."""
+    def semantic(self) -> tuple[SemanticSource, ...]:
+        """The sources of semantic evidence in use (none: purely lexical)."""
         return self._semantic
 
-    def with_semantic(self, semantic: SemanticEvidence | None) -> Matcher:
-        """A copy of this matcher that also weighs ``semantic`` evidence (built for the
-        same entries) for messages whose candidates it covers, with its own confidence
-        calibration; ``None`` gives a purely lexical copy."""
+    def with_semantic(self, *sources: SemanticSource) -> Matcher:
+        """A copy of this matcher that also weighs the evidence of ``sources`` (built for
+        the same entries): a message gets the first source that covers all its candidate
+        entries, with that source's weight and confidence calibration. No sources give a
+        purely lexical copy."""
         matcher = copy.copy(self)
-        matcher._semantic = semantic
+        matcher._semantic = sources
         return matcher
 
-    def with_encoder(
-        self,
-        encoder: SentenceEncoder,
-        locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
-        previous: Matcher | None = None,
-    ) -> Matcher:
-        """A copy with semantic evidence from ``encoder`` for the entries in ``locales``;
-        the vectors of ``previous`` (the matcher this one replaces) are reused for unchanged
-        texts. CPU-bound: run it off the event loop."""
-        prior = previous.semantic if previous is not None else None
-        return self.with_semantic(
-            SemanticEvidence(self._entries, encoder, locales, previous=prior)
-        )
+    def with_models(self, models: SemanticModels, previous: Matcher | None = None) -> Matcher:
+        """A copy with the semantic evidence of ``models``; what ``previous`` (the matcher
+        this one replaces) computed is reused for unchanged texts. CPU-bound: run it off
+        the event loop."""
+        prior = previous.semantic if previous is not None else ()
+        return self.with_semantic(*models.sources(self._entries, prior))
 
     def warm_up(self) -> None:
         """Load the tokenizer now (a matcher built in another process arrives without it)."""
@@ -478,11 +471,11 @@ class Matcher:
 
     def _ranked(
         self, text: str, top_k: int, locale: str | None
-    ) -> tuple[list[tuple[FaqEntry, float]], float, bool]:
-        """The best entries with their fused scores, the unknown-word share, and whether
-        semantic evidence was part of the scores."""
+    ) -> tuple[list[tuple[FaqEntry, float]], float, SemanticParams | None]:
+        """The best entries with their fused scores, the unknown-word share, and the
+        parameters of the semantic evidence that was part of the scores, if any."""
         if not self._entries or top_k <= 0:
-            return [], 1.0, False
+            return [], 1.0, None
         # a message this long is not one question; the rest would only cost time
         analysis = self._analyze(text[:MAX_QUERY_CHARS], locale)
         fused = self._fused_scores(analysis)
@@ -491,11 +484,10 @@ class Matcher:
             in_locale = np.flatnonzero(self._locales == locale)
             if in_locale.size:
                 candidates = in_locale
-        semantic = self._semantic
-        if semantic is not None and semantic.applies(candidates):
-            fused = fused + semantic.params.weight * semantic.scores(text[:MAX_QUERY_CHARS])
-        else:
-            semantic = None
+        source = next((s for s in self._semantic if s.applies(candidates)), None)
+        semantic = source.params if source is not None else None
+        if source is not None:
+            fused = fused + source.params.weight * source.scores(text[:MAX_QUERY_CHARS])
         p = self._params
         k = min(max(p.shortlist, top_k), candidates.size)
         if k < candidates.size:
@@ -508,17 +500,18 @@ class Matcher:
         return (
             [(self._entries[i], final[i]) for i in ranked],
             self._unknown_share(analysis),
-            semantic is not None,
+            semantic,
         )
 
     def confidence(
-        self, score: float, margin: float, unknown: float = 0.0, *, semantic: bool = False
+        self, score: float, margin: float, unknown: float = 0.0, *,
+        semantic: SemanticParams | None = None,
     ) -> float:
         """Calibrated probability that an entry with fused ``score``, ``margin`` ahead of
         its best competitor (negative if behind), is the right answer to a message whose
-        words are an ``unknown`` share unknown to the FAQ. ``semantic``: the score
-        includes semantic evidence, which has its own calibration."""
-        p = self._semantic.params if semantic and self._semantic is not None else self._params
+        words are an ``unknown`` share unknown to the FAQ. ``semantic``: the parameters
+        of the semantic evidence in the score, whose calibration then applies."""
+        p: ScoringParams | SemanticParams = semantic if semantic is not None else self._params
         z = p.bias + p.score_coef * score + p.margin_coef * margin + p.unknown_coef * unknown
         return 1.0 / (1.0 + math.exp(-z))
 

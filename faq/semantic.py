@@ -1,27 +1,34 @@
-"""Semantic evidence for the matcher: sentence vectors of every question and alternate.
+"""Semantic evidence for the matcher, from opt-in models, one per language.
 
-Opt-in (``HELPDESK_FAQ_ENCODER``). A sentence encoder finds paraphrases that share no
-words with the FAQ ("my card hasn't shown up" for "When will my card arrive?"), which
-lexical evidence cannot. It only helps in the languages its model was trained on, so the
-evidence covers the entries of ``locales`` and the matcher uses it only for a message
-whose candidate entries are all covered (see :meth:`faq.matcher.Matcher.with_semantic`).
+* :class:`SemanticEvidence` (``HELPDESK_FAQ_ENCODER``): sentence vectors of every question
+  and alternate. A sentence encoder finds paraphrases that share no words with the FAQ
+  ("my card hasn't shown up" for "When will my card arrive?").
+* :class:`WordVectorEvidence` (``HELPDESK_FAQ_WORD_VECTORS``): Japanese "soft" word
+  matching. Each content word of the message is matched to its nearest word (by word
+  vector) in the entry's question, alternates and answer; the IDF-weighted mean of those
+  similarities is the evidence (アメリカ finds 海外, レシート finds 領収書).
 
-Vectors are kept per text, so a hot reload encodes only new or edited questions.
+Each covers the entries of its locales, and the matcher uses a source only for a message
+whose candidate entries it all covers (see :meth:`faq.matcher.Matcher.with_semantic`).
+What was computed per text is kept, so a hot reload redoes only new or edited texts.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from faq.encoder import Float32Array, SentenceEncoder
+from faq.encoder import Float32Array, SentenceEncoder, load_encoder
 from faq.model import FaqEntry
+from faq.word_vectors import WordVectors, idf_weights, resolve_vectors_dir, unseen_idf
 
 # the locales of the packaged models; a model directory is assumed to be English
 DEFAULT_ENCODER_LOCALES = frozenset({"en"})
+WORD_VECTOR_LOCALES = frozenset({"ja"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,26 @@ class SemanticParams:
 
 
 DEFAULT_SEMANTIC_PARAMS = SemanticParams()
+# Tuned and fitted by bench/faq_semantic.py on the even rows of the sakura-mart dev set.
+DEFAULT_WORD_VECTOR_PARAMS = SemanticParams(
+    weight=1.25, bias=-1.217, score_coef=0.837, margin_coef=3.476, unknown_coef=-2.39
+)
+
+
+class SemanticSource(Protocol):
+    """What the matcher needs of a source of semantic evidence."""
+
+    params: SemanticParams
+    encoded: int
+
+    def applies(self, candidates: np.ndarray) -> bool:
+        """Whether every candidate entry is covered."""
+
+    def scores(self, text: str) -> Float32Array:
+        """Per entry, the evidence that it answers ``text`` (0 where not covered)."""
+
+    def with_params(self, params: SemanticParams) -> SemanticSource:
+        """The same source with other weights (for tuning)."""
 
 
 class SemanticEvidence:
@@ -107,3 +134,149 @@ class SemanticEvidence:
         query = self.encoder.encode([text])[0]
         np.maximum.at(nearest, self._owners, self._vectors @ query)
         return nearest
+
+
+class WordVectorEvidence:
+    """The content words (as word-vector rows) of each covered entry's question,
+    alternates and answer, for soft word matching."""
+
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        vectors: WordVectors,
+        locales: frozenset[str] = WORD_VECTOR_LOCALES,
+        params: SemanticParams = DEFAULT_WORD_VECTOR_PARAMS,
+        previous: WordVectorEvidence | None = None,
+    ) -> None:
+        """Tokenize the covered entries' texts (those ``previous``, built with the same
+        vectors, has are reused). CPU-bound: run it off the event loop."""
+        self.vectors = vectors
+        self.locales = locales
+        self.params = params
+        self.covered = np.fromiter(
+            (e.locale in locales for e in entries), dtype=bool, count=len(entries)
+        )
+        known = dict(previous.rows_by_text) if (
+            previous is not None and previous.vectors is vectors
+        ) else {}
+        self.encoded = 0
+        self.rows_by_text: dict[str, tuple[int, ...]] = {}
+        entry_rows: list[list[int]] = []
+        for i, entry in enumerate(entries):
+            rows: set[int] = set()
+            if self.covered[i]:
+                for text in (entry.question, *entry.alternates, entry.answer):
+                    found = known.get(text)
+                    if found is None:
+                        found = tuple(vectors.words(text))
+                        self.encoded += 1
+                    self.rows_by_text[text] = found
+                    rows.update(found)
+            entry_rows.append(sorted(rows))
+        self._size = len(entries)
+        # the FAQ's distinct rows, and per entry the columns of its rows in one flat array
+        vocabulary = sorted({r for rows in entry_rows for r in rows})
+        column = {r: c for c, r in enumerate(vocabulary)}
+        self._vocabulary = np.asarray(vocabulary, dtype=np.int64)
+        self._matrix: Float32Array = (
+            vectors.vectors(vocabulary) if vocabulary
+            else np.zeros((0, vectors.dimensions), dtype=np.float32)
+        )
+        self._with_words = np.flatnonzero([bool(rows) for rows in entry_rows])
+        self._pair_columns = np.asarray(
+            [column[r] for rows in entry_rows for r in rows], dtype=np.int64
+        )
+        lengths = np.asarray([len(rows) for rows in entry_rows], dtype=np.int64)
+        self._starts = (np.cumsum(lengths) - lengths)[self._with_words]
+        document_frequency = np.bincount(self._pair_columns, minlength=len(vocabulary))
+        self._idf = idf_weights(document_frequency, len(entries))
+        self._unseen_idf = unseen_idf(len(entries))
+
+    def with_params(self, params: SemanticParams) -> WordVectorEvidence:
+        """The same words with other weights (for tuning)."""
+        evidence = copy.copy(self)
+        evidence.params = params
+        return evidence
+
+    def applies(self, candidates: np.ndarray) -> bool:
+        """Whether every candidate entry is covered."""
+        return bool(candidates.size) and bool(self.covered[candidates].all())
+
+    def scores(self, text: str) -> Float32Array:
+        """Per entry, the IDF-weighted mean over the message's distinct content words of
+        the best cosine with any word of the entry (0 for entries not covered)."""
+        result = np.zeros(self._size, dtype=np.float32)
+        rows = list(dict.fromkeys(self.vectors.words(text)))
+        if not rows or not len(self._with_words):
+            return result
+        where = np.searchsorted(self._vocabulary, rows)
+        where = np.minimum(where, len(self._vocabulary) - 1)
+        in_faq = self._vocabulary[where] == np.asarray(rows)
+        weights = np.where(in_faq, self._idf[where], self._unseen_idf).astype(np.float32)
+        similarity = self.vectors.vectors(rows) @ self._matrix.T  # (words, vocabulary)
+        best = np.maximum.reduceat(similarity[:, self._pair_columns], self._starts, axis=1)
+        result[self._with_words] = weights @ best / weights.sum()
+        return result
+
+
+@dataclass(frozen=True)
+class SemanticModels:
+    """The loaded opt-in models, and how to make evidence for a FAQ from them."""
+
+    encoder: SentenceEncoder | None = None
+    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    word_vectors: WordVectors | None = None
+    word_vector_locales: frozenset[str] = field(default=WORD_VECTOR_LOCALES)
+
+    def __bool__(self) -> bool:
+        return self.encoder is not None or self.word_vectors is not None
+
+    def sources(
+        self, entries: Sequence[FaqEntry], previous: Sequence[SemanticSource] = ()
+    ) -> tuple[SemanticSource, ...]:
+        """Evidence of every configured model for ``entries``, reusing what ``previous``
+        (the sources of the matcher being replaced) computed. CPU-bound."""
+        sources: list[SemanticSource] = []
+        if self.encoder is not None:
+            prior = next((p for p in previous if isinstance(p, SemanticEvidence)), None)
+            sources.append(SemanticEvidence(entries, self.encoder, self.encoder_locales,
+                                            previous=prior))
+        if self.word_vectors is not None:
+            prior_words = next((p for p in previous if isinstance(p, WordVectorEvidence)),
+                               None)
+            sources.append(WordVectorEvidence(entries, self.word_vectors,
+                                              self.word_vector_locales, previous=prior_words))
+        return tuple(sources)
+
+
+def _off(name: str | None) -> bool:
+    return name is None or name.strip().lower() in ("", "off", "none")
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """Which opt-in models to use (the ``HELPDESK_FAQ_ENCODER``, ``..._ENCODER_LOCALES`` and
+    ``HELPDESK_FAQ_WORD_VECTORS`` settings); ``off`` or empty turns one off."""
+
+    encoder: str | None = None
+    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    word_vectors: str | None = None
+
+    def __post_init__(self) -> None:
+        # one spelling of "off" from here on
+        if _off(self.encoder):
+            object.__setattr__(self, "encoder", None)
+        if _off(self.word_vectors):
+            object.__setattr__(self, "word_vectors", None)
+
+    def load(self) -> SemanticModels:
+        """Load the models (tens of MB each; seconds). Raises
+        :class:`faq.encoder.EncoderError` naming what is missing or unusable."""
+        return SemanticModels(
+            encoder=load_encoder(self.encoder) if self.encoder else None,
+            encoder_locales=self.encoder_locales,
+            word_vectors=(
+                WordVectors(resolve_vectors_dir(self.word_vectors)) if self.word_vectors
+                else None
+            ),
+        )

