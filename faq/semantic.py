@@ -96,16 +96,22 @@ class SemanticEvidence:
                 for text in (entry.question, *entry.alternates):
                     texts.append(text)
                     owners.append(i)
-        known = previous.vectors_by_text() if (
-            previous is not None and previous.encoder is encoder
-        ) else {}
-        missing = sorted({t for t in texts if t not in known})
-        known.update(zip(missing, encoder.encode(missing), strict=True))
-        self._texts = texts
-        self._vectors: Float32Array = (
-            np.stack([known[t] for t in texts]) if texts
-            else np.zeros((0, encoder.dimensions), dtype=np.float32)
+        prior = previous if previous is not None and previous.encoder is encoder else None
+        # where each text's vector is: a row of the previous matrix, or (after those) of
+        # the vectors encoded now; plain ints, so a reload makes few Python objects
+        old_row: dict[str, int] = prior.row_of_text if prior is not None else {}
+        missing = sorted({t for t in texts if t not in old_row})
+        base = len(prior._vectors) if prior is not None else 0
+        new_row = {t: base + j for j, t in enumerate(missing)}
+        rows = np.fromiter(
+            (old_row[t] if t in old_row else new_row[t] for t in texts),
+            dtype=np.int64, count=len(texts),
         )
+        pool = encoder.encode(missing)
+        if prior is not None:
+            pool = np.concatenate([prior._vectors, pool])
+        self._vectors: Float32Array = pool[rows]
+        self.row_of_text: dict[str, int] = {t: i for i, t in enumerate(texts)}
         self._owners = np.asarray(owners, dtype=np.int64)
         self._size = len(entries)
         self.encoded = len(missing)
@@ -115,10 +121,6 @@ class SemanticEvidence:
         evidence = copy.copy(self)
         evidence.params = params
         return evidence
-
-    def vectors_by_text(self) -> dict[str, Float32Array]:
-        """Each utterance's vector, for reuse by the next build."""
-        return dict(zip(self._texts, self._vectors, strict=True))
 
     def applies(self, candidates: np.ndarray) -> bool:
         """Whether every candidate entry is covered (mixing covered and uncovered entries
@@ -156,39 +158,45 @@ class WordVectorEvidence:
         self.covered = np.fromiter(
             (e.locale in locales for e in entries), dtype=bool, count=len(entries)
         )
-        known = dict(previous.rows_by_text) if (
+        # Rows are kept as bytes of int32 and gathered into arrays: a hot reload of a big
+        # FAQ then makes few Python objects, so it does not set off a full garbage
+        # collection that would hold the event loop (see faq.library).
+        known = previous.rows_by_text if (
             previous is not None and previous.vectors is vectors
         ) else {}
         self.encoded = 0
-        self.rows_by_text: dict[str, tuple[int, ...]] = {}
-        entry_rows: list[list[int]] = []
+        self.rows_by_text: dict[str, bytes] = {}
+        chunks: list[bytes] = []
+        text_entry: list[int] = []
         for i, entry in enumerate(entries):
-            rows: set[int] = set()
-            if self.covered[i]:
-                for text in (entry.question, *entry.alternates, entry.answer):
-                    found = known.get(text)
-                    if found is None:
-                        found = tuple(vectors.words(text))
-                        self.encoded += 1
-                    self.rows_by_text[text] = found
-                    rows.update(found)
-            entry_rows.append(sorted(rows))
+            if not self.covered[i]:
+                continue
+            for text in (entry.question, *entry.alternates, entry.answer):
+                found = known.get(text)
+                if found is None:
+                    found = np.asarray(vectors.words(text), dtype=np.int32).tobytes()
+                    self.encoded += 1
+                self.rows_by_text[text] = found
+                chunks.append(found)
+                text_entry.append(i)
         self._size = len(entries)
-        # the FAQ's distinct rows, and per entry the columns of its rows in one flat array
-        vocabulary = sorted({r for rows in entry_rows for r in rows})
-        column = {r: c for c, r in enumerate(vocabulary)}
-        self._vocabulary = np.asarray(vocabulary, dtype=np.int64)
+        lengths = np.fromiter((len(c) // 4 for c in chunks), dtype=np.int64, count=len(chunks))
+        rows = np.frombuffer(b"".join(chunks), dtype=np.int32).astype(np.int64)
+        # the distinct (entry, row) pairs, grouped by entry; then the FAQ's distinct rows
+        # (its vocabulary) and each pair's column in it
+        table = max(int(rows.max()) + 1, 1) if rows.size else 1
+        pairs = np.unique(np.repeat(np.asarray(text_entry, dtype=np.int64), lengths) * table
+                          + rows)
+        pair_entry = pairs // table
+        self._vocabulary, self._pair_columns = np.unique(pairs % table, return_inverse=True)
         self._matrix: Float32Array = (
-            vectors.vectors(vocabulary) if vocabulary
+            vectors.vectors(self._vocabulary.tolist()) if self._vocabulary.size
             else np.zeros((0, vectors.dimensions), dtype=np.float32)
         )
-        self._with_words = np.flatnonzero([bool(rows) for rows in entry_rows])
-        self._pair_columns = np.asarray(
-            [column[r] for rows in entry_rows for r in rows], dtype=np.int64
-        )
-        lengths = np.asarray([len(rows) for rows in entry_rows], dtype=np.int64)
-        self._starts = (np.cumsum(lengths) - lengths)[self._with_words]
-        document_frequency = np.bincount(self._pair_columns, minlength=len(vocabulary))
+        per_entry = np.bincount(pair_entry, minlength=len(entries))
+        self._with_words = np.flatnonzero(per_entry)
+        self._starts = (np.cumsum(per_entry) - per_entry)[self._with_words]
+        document_frequency = np.bincount(self._pair_columns, minlength=self._vocabulary.size)
         self._idf = idf_weights(document_frequency, len(entries))
         self._unseen_idf = unseen_idf(len(entries))
 
