@@ -159,6 +159,15 @@ def _estimated_entries(directory: Path) -> int:
     return total // _BYTES_PER_ENTRY
 
 
+def _semantic_summary(matcher: Matcher) -> str:
+    """``; semantic evidence: ...`` naming each source and how many texts it (re)computed,
+    or nothing for a purely lexical matcher."""
+    if not matcher.semantic:
+        return ""
+    parts = [f"{type(s).__name__} ({s.encoded} texts encoded)" for s in matcher.semantic]
+    return "; semantic evidence: " + ", ".join(parts)
+
+
 class FaqLibrary:
     """Holds the current Matcher for a directory; reloads on change; a broken edit keeps the
     last good one.
@@ -236,7 +245,8 @@ class FaqLibrary:
             self._matcher = await self._build()
             self._fingerprint = fingerprint
             self._logger.info(
-                "FAQ loaded from %s: %d entries", self._directory, len(self._matcher.entries)
+                "FAQ loaded from %s: %d entries%s", self._directory,
+                len(self._matcher.entries), _semantic_summary(self._matcher),
             )
 
     async def reload_if_changed(self) -> bool:
@@ -267,7 +277,8 @@ class FaqLibrary:
             self._matcher = matcher
             self._fingerprint = fingerprint
             self._logger.info(
-                "FAQ reloaded from %s: %d entries", self._directory, len(matcher.entries)
+                "FAQ reloaded from %s: %d entries%s", self._directory, len(matcher.entries),
+                _semantic_summary(matcher),
             )
             return True
 
