@@ -31,6 +31,8 @@ _MASK = (1 << 64) - 1
 _M = 0xC6A4A7935BD1E995
 # parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks
 _FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+# distinct words whose rows are remembered before the memory is cleared
+_CACHE_LIMIT = 200_000
 
 
 def murmurhash64a(data: bytes, seed: int = 1) -> int:
@@ -109,6 +111,8 @@ class WordVectors:
         self.name = directory.parent.name if directory.name == "vocab" else directory.name
         self._tokenizer: Any = None  # SudachiPy has no type hints
         self._lock = threading.Lock()
+        self._word_rows: dict[tuple[str, str, str], int] = {}
+        self._function_pos: dict[int, bool] = {}
 
     def row(self, word: str) -> int | None:
         """The table row of ``word``, or None."""
@@ -126,23 +130,36 @@ class WordVectors:
 
         # NFKC only: the table holds words as usually written (katakana stays katakana)
         text = unicodedata.normalize("NFKC", text)
-        with self._lock:  # a SudachiPy tokenizer is not thread-safe
+        with self._lock:  # a SudachiPy tokenizer (and the caches below) are not thread-safe
             if self._tokenizer is None:
                 self._tokenizer = Dictionary(dict="core").tokenizer()
-            morphemes = [
-                (m.part_of_speech()[0], m.normalized_form(), m.dictionary_form(), m.surface())
-                for m in self._tokenizer.tokenize(text, SplitMode.C)
-            ]
-        found: list[int] = []
-        for pos, *forms in morphemes:
-            if pos in _FUNCTION_POS:
-                continue
-            for form in (*forms, forms[-1].lower()):
-                row = self.row(form)
-                if row is not None:
+            if len(self._word_rows) > _CACHE_LIMIT:  # customers' words must not pile up
+                self._word_rows.clear()
+            found: list[int] = []
+            for m in self._tokenizer.tokenize(text, SplitMode.C):
+                pos = m.part_of_speech_id()
+                function = self._function_pos.get(pos)
+                if function is None:
+                    function = self._function_pos[pos] = m.part_of_speech()[0] in _FUNCTION_POS
+                if function:
+                    continue
+                # hashing in Python is the slow part of a build: each word once
+                forms = (m.normalized_form(), m.dictionary_form(), m.surface())
+                row = self._word_rows.get(forms)
+                if row is None:
+                    row = self._word_rows[forms] = self._first_row(forms)
+                if row >= 0:
                     found.append(row)
-                    break
         return found
+
+    def _first_row(self, forms: tuple[str, str, str]) -> int:
+        """The row of the first form that has one (the written form lowercased last), or
+        -1."""
+        for form in (*forms, forms[-1].lower()):
+            row = self.row(form)
+            if row is not None:
+                return row
+        return -1
 
 
 def idf_weights(document_frequency: np.ndarray, documents: int) -> Float32Array:
