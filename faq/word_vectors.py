@@ -106,7 +106,13 @@ class WordVectors:
         norms = np.linalg.norm(table, axis=1, keepdims=True)
         self._table: Float32Array = np.asarray(table / np.maximum(norms, 1e-12),
                                                dtype=np.float32)
-        self._rows: dict[int, int] = rows
+        # as two sorted arrays rather than a dict of 480,000 Python ints: 6 MB, not 70
+        keys = np.fromiter(rows.keys(), dtype=np.uint64, count=len(rows))
+        values = np.fromiter(rows.values(), dtype=np.int32, count=len(rows))
+        order = np.argsort(keys)
+        self._keys = keys[order]
+        self._key_rows = values[order]
+        del rows
         self.dimensions = int(table.shape[1])
         self.name = directory.parent.name if directory.name == "vocab" else directory.name
         self._tokenizer: Any = None  # SudachiPy has no type hints
@@ -116,7 +122,11 @@ class WordVectors:
 
     def row(self, word: str) -> int | None:
         """The table row of ``word``, or None."""
-        return self._rows.get(murmurhash64a(word.encode("utf-8")))
+        key = np.uint64(murmurhash64a(word.encode("utf-8")))
+        at = int(np.searchsorted(self._keys, key))
+        if at < len(self._keys) and self._keys[at] == key:
+            return int(self._key_rows[at])
+        return None
 
     def vectors(self, rows: Sequence[int]) -> Float32Array:
         """The unit vectors of ``rows``."""
