@@ -145,7 +145,7 @@ def create_app(
     sessions = make_session_factory(db)
     faq = FaqLibrary(
         settings.faq_dir, log.getChild("faq"),
-        semantic=settings.semantic,
+        semantic=settings.semantic, defer_semantic=True,
     )
     bus = EventBus(log.getChild("events"))
     hub = LiveHub(log.getChild("web"))

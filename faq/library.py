@@ -18,6 +18,7 @@ long C call or a garbage collection set off by the swap. Small FAQs are built in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -183,14 +184,20 @@ class FaqLibrary:
         *,
         process_min_entries: int = PROCESS_MIN_ENTRIES,
         semantic: SemanticConfig | None = None,
+        defer_semantic: bool = False,
     ) -> None:
         """``process_min_entries``: FAQs estimated at least this big are built in a
         separate process (0: always; a huge number: never). ``semantic``: opt-in models
-        whose evidence is added (:mod:`faq.semantic`); they are loaded with the first
-        FAQ."""
+        whose evidence is added (:mod:`faq.semantic`). They are loaded with the first FAQ,
+        or, with ``defer_semantic``, after it: :meth:`load` then returns with the lexical
+        matcher serving, and the models are attached in the background
+        (:meth:`semantic_ready` waits for that), because encoding a big FAQ takes
+        minutes that a server should not spend unable to answer."""
         self._directory = directory
         self._semantic = semantic if semantic is not None else SemanticConfig()
+        self._defer_semantic = defer_semantic
         self._models: SemanticModels | None = None
+        self._semantic_task: asyncio.Task[None] | None = None
         self._logger = logger
         self._process_min_entries = process_min_entries
         self._matcher: Matcher | None = None
@@ -224,17 +231,48 @@ class FaqLibrary:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:
             await asyncio.to_thread(matcher.warm_up)
-        if self._semantic.encoder or self._semantic.word_vectors:
-            if self._models is None:
-                self._models = await asyncio.to_thread(self._semantic.load)
-            # in the server process, where searches encode messages with the same models;
-            # NumPy and the tokenizers leave the GIL to the loop while they work
-            matcher = await asyncio.to_thread(matcher.with_models, self._models, self._matcher)
+        if self._models is None and self._wants_models() and not self._defer_semantic:
+            self._models = await asyncio.to_thread(self._semantic.load)
+        if self._models is not None:
+            matcher = await self._with_models(matcher, self._models)
         return matcher
 
+    def _wants_models(self) -> bool:
+        return bool(self._semantic.encoder or self._semantic.word_vectors)
+
+    async def _with_models(self, matcher: Matcher, models: SemanticModels) -> Matcher:
+        # in the server process, where searches encode messages with the same models;
+        # NumPy and the tokenizers leave the GIL to the loop while they work
+        return await asyncio.to_thread(matcher.with_models, models, self._matcher)
+
+    async def _attach_semantic(self) -> None:
+        """Load the models and add their evidence to the serving matcher (deferred load).
+        Reloads wait meanwhile; a failure is logged and the FAQ stays lexical."""
+        async with self._lock:
+            try:
+                models = await asyncio.to_thread(self._semantic.load)
+                matcher = await self._with_models(self.matcher, models)
+            except Exception:  # whatever failed, the lexical FAQ serves on
+                self._logger.exception("semantic models for the FAQ failed to load; "
+                                       "matching stays lexical")
+                return
+            self._models, self._matcher = models, matcher
+            self._logger.info("FAQ semantic evidence ready for %s%s", self._directory,
+                              _semantic_summary(matcher))
+
+    async def semantic_ready(self) -> None:
+        """Wait until a deferred attachment of the semantic models has finished."""
+        if self._semantic_task is not None:
+            await asyncio.shield(self._semantic_task)
+
     async def close(self) -> None:
-        """Stop the build process, if one was started. The library can still reload
-        afterwards (a new process is started)."""
+        """Stop the build process, if one was started, and a deferred attachment of the
+        semantic models. The library can still reload afterwards (a new process is
+        started)."""
+        if self._semantic_task is not None and not self._semantic_task.done():
+            self._semantic_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._semantic_task
         await asyncio.to_thread(self._worker.close)
 
     async def load(self) -> None:
@@ -247,6 +285,10 @@ class FaqLibrary:
             self._logger.info(
                 "FAQ loaded from %s: %d entries%s", self._directory,
                 len(self._matcher.entries), _semantic_summary(self._matcher),
+            )
+        if self._defer_semantic and self._wants_models() and self._models is None:
+            self._semantic_task = asyncio.create_task(
+                self._attach_semantic(), name="faq-semantic"
             )
 
     async def reload_if_changed(self) -> bool:

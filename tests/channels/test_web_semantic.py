@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
+from bot.app import SERVICES, create_app
 from bot.config import Settings
 from tests.conftest import Database
 
@@ -50,6 +50,10 @@ async def test_word_vectors_setting_reaches_the_engine(
                                   "HELPDESK_FAQ_WORD_VECTORS": word_vectors})
     client = await aiohttp_client(create_app(settings))
     try:
+        faq = client.app[SERVICES].faq
+        # the server answers from the lexical FAQ at once and adds the models after
+        await faq.semantic_ready()
+        assert bool(faq.matcher.semantic) == (word_vectors == "ja-ginza")
         r = await client.post("/api/chat/sessions")
         auth = {"Authorization": f"Bearer {(await r.json())['token']}"}
         r = await client.post("/api/chat/messages", json={"text": ABROAD}, headers=auth)

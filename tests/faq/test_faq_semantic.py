@@ -244,3 +244,34 @@ def test_faq_commands_take_the_servers_models_unless_told_otherwise() -> None:
     assert configured_semantic(told) == SemanticConfig(None, frozenset({"en"}), "ja-ginza")
     assert configured_semantic(argparse.Namespace()) == SemanticConfig()
     assert not SemanticConfig("off", word_vectors="").load()
+
+
+async def test_deferred_models_leave_the_lexical_faq_serving_first(tmp_path: Path) -> None:
+    (tmp_path / "faq.yaml").write_text(FAQ_YAML, encoding="utf-8")
+    library = FaqLibrary(tmp_path, logging.getLogger("test.faq.semantic"),
+                         semantic=SemanticConfig(encoder=MODEL), defer_semantic=True)
+    await library.load()
+    lexical = library.matcher
+    assert lexical.semantic == ()  # serving before the model is even loaded
+    await library.semantic_ready()
+    assert library.matcher is not lexical
+    assert library.matcher.search(PARAPHRASE, top_k=1, locale="en")[0].entry.id == "lost-card"
+    await library.close()
+
+
+async def test_deferred_models_that_fail_leave_the_faq_lexical(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "faq.yaml").write_text(FAQ_YAML, encoding="utf-8")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    for name in ("tokenizer.json", "model.safetensors"):
+        (model / name).write_bytes(b"not a model")
+    library = FaqLibrary(tmp_path, logging.getLogger("test.faq.semantic"),
+                         semantic=SemanticConfig(encoder=str(model)), defer_semantic=True)
+    await library.load()
+    await library.semantic_ready()
+    assert library.matcher.semantic == ()
+    assert "matching stays lexical" in caplog.text
+    await library.close()
