@@ -22,15 +22,22 @@ from faq.eval import (
     summarize,
     timed_build,
 )
+from faq.matcher import Matcher
 
 
 def report_halves(faq: Path, queries: Path, thresholds: Thresholds, title: str = "") -> None:
     """Print the figures for even rows (tune), odd rows (held out) and all rows."""
     matcher, build = timed_build(faq)
-    rows = load_queries(queries)
+    print_halves(matcher, load_queries(queries), thresholds, build, title or str(faq))
+
+
+def print_halves(matcher: Matcher, rows: list[tuple[str, str]], thresholds: Thresholds,
+                 build: float, title: str) -> None:
+    """Print the figures of ``matcher`` for even rows (tune), odd rows (held out) and all
+    rows of a query set."""
     run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
     results = run_queries(matcher, rows, thresholds)
-    print(f"{title or faq}: {len(matcher.entries)} entries, build {build:.2f} s, {thresholds}")
+    print(f"{title}: {len(matcher.entries)} entries, build {build:.2f} s, {thresholds}")
     for name, part in (
         ("tune (even rows)", results[0::2]),
         ("held (odd rows)", results[1::2]),

@@ -45,10 +45,10 @@ from bench import banking77_faq
 from bench.faq import reload_lags, search_latency, write_faq
 from bench.faq_calibrate import fit
 from bench.faq_data import scaled_entries
+from bench.faq_eval import print_halves
 from faq.decision import Thresholds
 from faq.eval import (
     NONE,
-    format_report,
     load_queries,
     percentile,
     run_queries,
@@ -145,16 +145,6 @@ def calibrate(matcher: Matcher, rows: list[tuple[str, str]], unknown: bool,
                    unknown_coef=round(float(beta[3]), 3) if unknown else 0.0)
 
 
-def report(title: str, matcher: Matcher, rows: list[tuple[str, str]], build: float) -> None:
-    """Figures on even, odd and all rows at the shipped thresholds."""
-    thresholds = Thresholds()
-    results = run_queries(matcher, rows, thresholds)
-    print(f"{title}: build {build:.2f} s")
-    for name, part in (("tune (even rows)", results[0::2]), ("held (odd rows)", results[1::2]),
-                       ("all", results)):
-        print(format_report(summarize(part, thresholds, build), name))
-
-
 def cautious_calibration(matcher: Matcher, rows: list[tuple[str, str]],
                          unknown: bool) -> SemanticParams:
     """The calibration fitted with the smallest weight on wrong top entries (of
@@ -195,8 +185,9 @@ def english(eval_dir: Path, models: SemanticModels) -> None:
         for name, (faq, _) in sets.items():
             semantic, build, rows = built[name]
             lexical, lexical_build = timed_build(faq)
-            report(f"{name}, lexical", lexical, rows, lexical_build)
-            report(f"{name}, with the sentence encoder (shipped params)", semantic, rows, build)
+            print_halves(lexical, rows, Thresholds(), lexical_build, f"{name}, lexical")
+            print_halves(semantic, rows, Thresholds(), build,
+                         f"{name}, with the sentence encoder (shipped params)")
 
 
 def japanese(eval_dir: Path, models: SemanticModels) -> None:
@@ -210,8 +201,9 @@ def japanese(eval_dir: Path, models: SemanticModels) -> None:
     print(f"fitted:  {cautious_calibration(tuned, rows[0::2], unknown=True)}")
     print(f"shipped: {DEFAULT_WORD_VECTOR_PARAMS}\n")
     lexical, lexical_build = timed_build(faq)
-    report("sakura-mart, lexical", lexical, rows, lexical_build)
-    report("sakura-mart, with word vectors (shipped params)", matcher, rows, build)
+    print_halves(lexical, rows, Thresholds(), lexical_build, "sakura-mart, lexical")
+    print_halves(matcher, rows, Thresholds(), build,
+                 "sakura-mart, with word vectors (shipped params)")
 
 
 def japanese_scale(eval_dir: Path, config: SemanticConfig, reloads: int) -> None:

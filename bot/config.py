@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
 from faq.encoder import EncoderError, check_encoder
-from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticConfig
+from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticConfig, is_off
 from faq.word_vectors import check_word_vectors
 from handoff.hours import (
     ALWAYS_OPEN,
@@ -122,11 +122,13 @@ class Settings:
             faq_reload_seconds=r.get(
                 "HELPDESK_FAQ_RELOAD_SECONDS", _positive_float, cls.faq_reload_seconds
             ),
-            faq_encoder=r.get("HELPDESK_FAQ_ENCODER", _encoder, None),
+            faq_encoder=r.get("HELPDESK_FAQ_ENCODER", _model(check_encoder), None),
             faq_encoder_locales=r.get(
                 "HELPDESK_FAQ_ENCODER_LOCALES", _locales, cls.faq_encoder_locales
             ),
-            faq_word_vectors=r.get("HELPDESK_FAQ_WORD_VECTORS", _word_vectors, None),
+            faq_word_vectors=r.get(
+                "HELPDESK_FAQ_WORD_VECTORS", _model(check_word_vectors), None
+            ),
             max_message_chars=r.get(
                 "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
             ),
@@ -467,24 +469,20 @@ def _locales(raw: str) -> frozenset[str]:
     return frozenset(_locale(locale) for locale in locales)
 
 
-def _encoder(raw: str) -> str | None:
-    if raw.lower() in ("", "off", "none"):
-        return None
-    try:
-        check_encoder(raw)
-    except EncoderError as exc:
-        raise ValueError(str(exc)) from None
-    return raw
+def _model(check: Callable[[str], Path]) -> Callable[[str], str | None]:
+    """A parser of an opt-in model setting: ``off`` (or empty) for none, else a name whose
+    package or files ``check`` finds."""
 
+    def parse(raw: str) -> str | None:
+        if is_off(raw):
+            return None
+        try:
+            check(raw)
+        except EncoderError as exc:
+            raise ValueError(str(exc)) from None
+        return raw
 
-def _word_vectors(raw: str) -> str | None:
-    if raw.lower() in ("", "off", "none"):
-        return None
-    try:
-        check_word_vectors(raw)
-    except EncoderError as exc:
-        raise ValueError(str(exc)) from None
-    return raw
+    return parse
 
 
 def _database_url(raw: str) -> str:

@@ -108,7 +108,7 @@ def _erf(x: Float32Array) -> Float32Array:
 
 
 def _gelu(x: Float32Array) -> Float32Array:
-    return (0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))).astype(np.float32)
+    return np.asarray(0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0)))), dtype=np.float32)
 
 
 def _layer_norm(x: Float32Array, weight: Float32Array, bias: Float32Array,
@@ -240,7 +240,7 @@ class SentenceEncoder:
         weights /= weights.sum(axis=-1, keepdims=True)
         context = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
         x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.norm1, self._eps)
-        up = _gelu((x @ layer.up + layer.up_bias).astype(np.float32))
+        up = _gelu(x @ layer.up + layer.up_bias)
         return _layer_norm(up @ layer.down + layer.down_bias + x, *layer.norm2, self._eps)
 
 

@@ -231,14 +231,11 @@ class FaqLibrary:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:
             await asyncio.to_thread(matcher.warm_up)
-        if self._models is None and self._wants_models() and not self._defer_semantic:
+        if self._models is None and self._semantic.enabled and not self._defer_semantic:
             self._models = await asyncio.to_thread(self._semantic.load)
         if self._models is not None:
             matcher = await self._with_models(matcher, self._models)
         return matcher
-
-    def _wants_models(self) -> bool:
-        return bool(self._semantic.encoder or self._semantic.word_vectors)
 
     async def _with_models(self, matcher: Matcher, models: SemanticModels) -> Matcher:
         # in the server process, where searches encode messages with the same models;
@@ -286,7 +283,7 @@ class FaqLibrary:
                 "FAQ loaded from %s: %d entries%s", self._directory,
                 len(self._matcher.entries), _semantic_summary(self._matcher),
             )
-        if self._defer_semantic and self._wants_models() and self._models is None:
+        if self._defer_semantic and self._semantic.enabled and self._models is None:
             self._semantic_task = asyncio.create_task(
                 self._attach_semantic(), name="faq-semantic"
             )

@@ -485,7 +485,6 @@ class Matcher:
             if in_locale.size:
                 candidates = in_locale
         source = next((s for s in self._semantic if s.applies(candidates)), None)
-        semantic = source.params if source is not None else None
         if source is not None:
             fused = fused + source.params.weight * source.scores(text[:MAX_QUERY_CHARS])
         p = self._params
@@ -500,7 +499,7 @@ class Matcher:
         return (
             [(self._entries[i], final[i]) for i in ranked],
             self._unknown_share(analysis),
-            semantic,
+            source.params if source is not None else None,
         )
 
     def confidence(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -33,10 +33,9 @@ WORD_VECTOR_LOCALES = frozenset({"ja"})
 
 @dataclass(frozen=True)
 class SemanticParams:
-    """Weight of the semantic evidence in the fused score, and the confidence calibration
-    that replaces :class:`faq.matcher.ScoringParams`' when it is used (the fused score
-    then has another scale). Tuned and fitted by ``bench/faq_semantic.py`` on the even
-    rows of banking77 10-shot sets."""
+    """Weight of a source's semantic evidence in the fused score, and the confidence
+    calibration that replaces :class:`faq.matcher.ScoringParams`' when it is used (the
+    fused score then has another scale). The defaults are the sentence encoder's."""
 
     weight: float = 2.0
     bias: float = -4.624
@@ -46,6 +45,7 @@ class SemanticParams:
     unknown_coef: float = 0.0
 
 
+# Tuned and fitted by bench/faq_semantic.py on the even rows of banking77 10-shot sets.
 DEFAULT_SEMANTIC_PARAMS = SemanticParams()
 # Tuned and fitted by bench/faq_semantic.py on the even rows of the sakura-mart dev set.
 DEFAULT_WORD_VECTOR_PARAMS = SemanticParams(
@@ -69,7 +69,31 @@ class SemanticSource(Protocol):
         """The same source with other weights (for tuning)."""
 
 
-class SemanticEvidence:
+class _CoveredEntries:
+    """What both sources share: their parameters and which entries they cover."""
+
+    def __init__(
+        self, entries: Sequence[FaqEntry], locales: frozenset[str], params: SemanticParams
+    ) -> None:
+        self.locales = locales
+        self.params = params
+        self.covered = np.fromiter(
+            (e.locale in locales for e in entries), dtype=bool, count=len(entries)
+        )
+
+    def with_params(self, params: SemanticParams) -> Self:
+        """The same evidence with other weights (for tuning)."""
+        evidence = copy.copy(self)
+        evidence.params = params
+        return evidence
+
+    def applies(self, candidates: np.ndarray) -> bool:
+        """Whether every candidate entry is covered (mixing covered and uncovered entries
+        in one ranking would favour the covered ones)."""
+        return bool(candidates.size) and bool(self.covered[candidates].all())
+
+
+class SemanticEvidence(_CoveredEntries):
     """Unit vectors of the utterances of the covered entries, and their owners."""
 
     def __init__(
@@ -83,12 +107,8 @@ class SemanticEvidence:
         """Encode the questions and alternates of ``entries`` in ``locales``; texts that
         ``previous`` (the evidence of the last build, same encoder) has are reused.
         CPU-bound (NumPy): run it off the event loop."""
+        super().__init__(entries, locales, params)
         self.encoder = encoder
-        self.locales = locales
-        self.params = params
-        self.covered = np.fromiter(
-            (e.locale in locales for e in entries), dtype=bool, count=len(entries)
-        )
         texts: list[str] = []
         owners: list[int] = []
         for i, entry in enumerate(entries):
@@ -116,17 +136,6 @@ class SemanticEvidence:
         self._size = len(entries)
         self.encoded = len(missing)
 
-    def with_params(self, params: SemanticParams) -> SemanticEvidence:
-        """The same vectors with other weights (for tuning)."""
-        evidence = copy.copy(self)
-        evidence.params = params
-        return evidence
-
-    def applies(self, candidates: np.ndarray) -> bool:
-        """Whether every candidate entry is covered (mixing covered and uncovered entries
-        in one ranking would favour the covered ones)."""
-        return bool(candidates.size) and bool(self.covered[candidates].all())
-
     def scores(self, text: str) -> Float32Array:
         """Per entry, the best cosine between ``text`` and its utterances (0 for entries
         not covered)."""
@@ -138,7 +147,7 @@ class SemanticEvidence:
         return nearest
 
 
-class WordVectorEvidence:
+class WordVectorEvidence(_CoveredEntries):
     """The content words (as word-vector rows) of each covered entry's question,
     alternates and answer, for soft word matching."""
 
@@ -152,12 +161,8 @@ class WordVectorEvidence:
     ) -> None:
         """Tokenize the covered entries' texts (those ``previous``, built with the same
         vectors, has are reused). CPU-bound: run it off the event loop."""
+        super().__init__(entries, locales, params)
         self.vectors = vectors
-        self.locales = locales
-        self.params = params
-        self.covered = np.fromiter(
-            (e.locale in locales for e in entries), dtype=bool, count=len(entries)
-        )
         # Rows are kept as bytes of int32 and gathered into arrays: a hot reload of a big
         # FAQ then makes few Python objects, so it does not set off a full garbage
         # collection that would hold the event loop (see faq.library).
@@ -199,16 +204,6 @@ class WordVectorEvidence:
         document_frequency = np.bincount(self._pair_columns, minlength=self._vocabulary.size)
         self._idf = idf_weights(document_frequency, len(entries))
         self._unseen_idf = unseen_idf(len(entries))
-
-    def with_params(self, params: SemanticParams) -> WordVectorEvidence:
-        """The same words with other weights (for tuning)."""
-        evidence = copy.copy(self)
-        evidence.params = params
-        return evidence
-
-    def applies(self, candidates: np.ndarray) -> bool:
-        """Whether every candidate entry is covered."""
-        return bool(candidates.size) and bool(self.covered[candidates].all())
 
     def scores(self, text: str) -> Float32Array:
         """Per entry, the IDF-weighted mean over the message's distinct content words of
@@ -257,7 +252,8 @@ class SemanticModels:
         return tuple(sources)
 
 
-def _off(name: str | None) -> bool:
+def is_off(name: str | None) -> bool:
+    """Whether a model setting's value means "no model"."""
     return name is None or name.strip().lower() in ("", "off", "none")
 
 
@@ -272,10 +268,15 @@ class SemanticConfig:
 
     def __post_init__(self) -> None:
         # one spelling of "off" from here on
-        if _off(self.encoder):
+        if is_off(self.encoder):
             object.__setattr__(self, "encoder", None)
-        if _off(self.word_vectors):
+        if is_off(self.word_vectors):
             object.__setattr__(self, "word_vectors", None)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any model is asked for."""
+        return self.encoder is not None or self.word_vectors is not None
 
     def load(self) -> SemanticModels:
         """Load the models (tens of MB each; seconds). Raises

@@ -153,8 +153,7 @@ class SlackEventsEndpoint:
     async def _on_claim(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        click = self._click(body, action)
+        click = await self._click(ack, body, action)
         if click is None:
             return
         result = await self._handoffs.claim(click.case, click.agent, click.name)
@@ -171,8 +170,7 @@ class SlackEventsEndpoint:
     async def _on_resolve(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        click = self._click(body, action)
+        click = await self._click(ack, body, action)
         if click is None:
             return
         result = await self._handoffs.resolve(click.case, by=click.agent)
@@ -183,8 +181,7 @@ class SlackEventsEndpoint:
     async def _on_reopen(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        click = self._click(body, action)
+        click = await self._click(ack, body, action)
         if click is None:
             return
         result = await self._handoffs.reopen(click.case, click.agent, click.name)
@@ -194,12 +191,16 @@ class SlackEventsEndpoint:
     async def _on_transcript(
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> None:
-        await ack()
-        click = self._click(body, action)
+        click = await self._click(ack, body, action)
         if click is not None:
             await self._desk.post_transcript(click.case)
 
-    def _click(self, body: dict[str, Any], action: dict[str, Any]) -> CaseClick | None:
+    async def _click(
+        self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> CaseClick | None:
+        """Acknowledge a button click (Slack wants that within 3 s, whatever follows) and
+        read which case and agent it is about."""
+        await ack()
         click = case_click(body, action)
         if click is None:
             # Our buttons always carry a case number and Slack always names the user.

@@ -16,26 +16,10 @@ from aiohttp.test_utils import TestClient
 from bot.app import SERVICES, create_app
 from bot.config import Settings
 from tests.conftest import Database
+from tests.faq.support import SHIPPING_FAQ
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
-FAQ = """\
-locale: ja
-entries:
-  - id: overseas-shipping
-    category: 配送
-    question: 海外への発送はできますか
-    alternates: [海外配送]
-    answer: 申し訳ございませんが、海外発送は承っておりません。
-  - id: receipt
-    category: 支払い
-    question: 領収書は発行できますか
-    answer: マイページの注文履歴から領収書をダウンロードできます。
-  - id: shipping-fee
-    category: 配送
-    question: 送料はいくらですか
-    answer: 全国一律500円です。
-"""
 ABROAD = "アメリカへの発送"
 
 
@@ -45,7 +29,7 @@ async def test_word_vectors_setting_reaches_the_engine(
 ) -> None:
     faq = tmp_path / "semantic-faq"
     faq.mkdir()
-    (faq / "faq.yaml").write_text(FAQ, encoding="utf-8")
+    (faq / "faq.yaml").write_text(SHIPPING_FAQ, encoding="utf-8")
     settings = Settings.from_env({**database.env, "HELPDESK_FAQ_DIR": str(faq),
                                   "HELPDESK_FAQ_WORD_VECTORS": word_vectors})
     client = await aiohttp_client(create_app(settings))

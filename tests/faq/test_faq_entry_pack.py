@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 
 from faq.entry_pack import pack_entries, unpack_entries
 from faq.library import FaqLibrary
 from faq.matcher import Matcher
 from faq.model import FaqEntry
+from tests.faq.support import TWO_ENTRY_FAQ, write_visibly
 
 ENTRIES = (
     FaqEntry("fee", "配送", "送料は？", ("配送料", "送料 いくら"), "500円です。", ("送料",),
@@ -59,32 +59,16 @@ def test_a_restored_matcher_searches_like_the_original() -> None:
         assert restored.search(text) == matcher.search(text)
 
 
-FAQ = """\
-locale: ja
-entries:
-  - id: fee
-    category: c
-    question: 送料はいくら
-    answer: 500円です。
-  - id: hours
-    category: c
-    question: 営業時間
-    answer: 18時までです。
-"""
-
-
 async def test_a_hot_reload_from_the_build_process_keeps_unchanged_entries(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "faq.yaml"
-    path.write_text(FAQ, encoding="utf-8")
+    path.write_text(TWO_ENTRY_FAQ, encoding="utf-8")
     library = FaqLibrary(tmp_path, logging.getLogger("test.faq"), process_min_entries=0)
     try:
         await library.load()
         before = library.matcher.entries
-        path.write_text(FAQ.replace("18時まで", "19時まで"), encoding="utf-8")
-        st = path.stat()
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+        write_visibly(path, TWO_ENTRY_FAQ.replace("18時まで", "19時まで"))
         assert await library.reload_if_changed()
         after = library.matcher.entries
     finally:

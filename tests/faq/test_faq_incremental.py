@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 
 from faq.build_cache import BuildCache
 from faq.index import StringPack
 from faq.library import FaqLibrary
 from faq.matcher import Matcher
-from faq.model import FaqEntry
 from faq.synonyms import SynonymGroup, SynonymTable
-
-
-def entry(entry_id: str, question: str, alternates: tuple[str, ...], answer: str) -> FaqEntry:
-    return FaqEntry(entry_id, "c", question, alternates, answer, (), "ja", "t.yaml", 1)
-
+from tests.faq.support import TWO_ENTRY_FAQ, entry, write_visibly
 
 ENTRIES = [
     entry("fee", "送料はいくらですか", ("配送料金を知りたい",), "全国一律500円です。"),
@@ -88,32 +82,13 @@ def test_string_pack_round_trip() -> None:
     assert StringPack.unpack(StringPack.pack([])) == []
 
 
-def write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    st = path.stat()  # make the change visible even with coarse mtimes
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-
-
-FAQ = """\
-locale: ja
-entries:
-  - id: fee
-    category: c
-    question: 送料はいくら
-    answer: 500円です。
-  - id: hours
-    category: c
-    question: 営業時間
-    answer: 18時までです。
-"""
-
-
 async def test_the_build_process_applies_edits_across_reloads(tmp_path: Path) -> None:
-    write(tmp_path / "faq.yaml", FAQ)
+    write_visibly(tmp_path / "faq.yaml", TWO_ENTRY_FAQ)
     library = FaqLibrary(tmp_path, logging.getLogger("test.faq"), process_min_entries=0)
     try:
         await library.load()
-        write(tmp_path / "faq.yaml", FAQ.replace("question: 営業時間", "question: 返品したい"))
+        edited = TWO_ENTRY_FAQ.replace("question: 営業時間", "question: 返品したい")
+        write_visibly(tmp_path / "faq.yaml", edited)
         assert await library.reload_if_changed() is True
         assert library.matcher.search("返品")[0].entry.id == "hours"
         assert library.matcher.search("送料")[0].entry.id == "fee"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 
 import pytest
 
 from faq.library import FaqLibrary
 from faq.model import FaqError
+from tests.faq.support import write_visibly
 
 FAQ = """\
 locale: ja
@@ -28,16 +28,9 @@ entries:
 LOGGER = "test.faq.library"
 
 
-def write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    # make the change visible even on filesystems with coarse mtimes
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-
-
 @pytest.fixture
 async def library(tmp_path: Path) -> FaqLibrary:
-    write(tmp_path / "faq.yaml", FAQ)
+    write_visibly(tmp_path / "faq.yaml", FAQ)
     lib = FaqLibrary(tmp_path, logging.getLogger(LOGGER))
     await lib.load()
     return lib
@@ -49,7 +42,7 @@ async def test_matcher_before_load_raises(tmp_path: Path) -> None:
 
 
 async def test_load_of_broken_faq_raises(tmp_path: Path) -> None:
-    write(tmp_path / "faq.yaml", "locale: ja\nentries:\n  - id: x\n    question: q\n")
+    write_visibly(tmp_path / "faq.yaml", "locale: ja\nentries:\n  - id: x\n    question: q\n")
     with pytest.raises(FaqError):
         await FaqLibrary(tmp_path, logging.getLogger(LOGGER)).load()
 
@@ -62,7 +55,7 @@ async def test_unchanged_directory_is_not_reloaded(library: FaqLibrary) -> None:
 
 async def test_edit_is_picked_up(library: FaqLibrary, tmp_path: Path) -> None:
     assert library.matcher.search("返品したい")[0].entry.id != "returns"
-    write(
+    write_visibly(
         tmp_path / "faq.yaml",
         FAQ + "  - id: returns\n    category: 返品\n    question: 商品を返品したい\n"
         "    answer: 7日以内にご連絡ください。\n",
@@ -76,7 +69,7 @@ async def test_broken_edit_keeps_old_matcher_and_logs_file_line(
 ) -> None:
     before = library.matcher
     broken = FAQ.replace("    answer: 全国一律500円です。\n", "")  # shipping-fee loses its answer
-    write(tmp_path / "faq.yaml", broken)
+    write_visibly(tmp_path / "faq.yaml", broken)
     with caplog.at_level(logging.ERROR, logger=LOGGER):
         assert await library.reload_if_changed() is False
     assert library.matcher is before
@@ -91,7 +84,7 @@ async def test_broken_edit_keeps_old_matcher_and_logs_file_line(
 
 async def test_watch_polls_until_cancelled(library: FaqLibrary, tmp_path: Path) -> None:
     task = asyncio.create_task(library.watch(0.01))
-    write(
+    write_visibly(
         tmp_path / "more.yaml",
         "locale: en\nentries:\n  - id: refund\n    category: c\n    question: refund status\n"
         "    answer: five days\n",

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faq.matcher import Matcher
-from faq.model import FaqEntry
-
-
-def entry(
-    entry_id: str, question: str, alternates: tuple[str, ...], answer: str, locale: str = "ja"
-) -> FaqEntry:
-    return FaqEntry(entry_id, "c", question, alternates, answer, (), locale, "t.yaml", 1)
-
+from tests.faq.support import entry
 
 ENTRIES = (
     entry("password-reset", "パスワードを忘れた場合はどうすればいいですか？",

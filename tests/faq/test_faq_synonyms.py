@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from faq.library import FaqLibrary
@@ -11,6 +10,7 @@ from faq.loader import check_faq_dir, faq_files, faq_fingerprint, load_faq
 from faq.matcher import Matcher
 from faq.model import FaqEntry
 from faq.synonyms import SynonymGroup, SynonymTable, parse_synonyms
+from tests.faq.support import write_visibly
 
 FAQ = """\
 locale: ja
@@ -24,12 +24,6 @@ entries:
     question: 営業時間を教えてください
     answer: 平日10時から18時までです。
 """
-
-
-def write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    st = path.stat()  # make the change visible even with coarse mtimes
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
 def problems(text: str) -> list[tuple[int, str]]:
@@ -97,9 +91,9 @@ def test_a_query_with_one_term_finds_the_entry_written_with_the_other() -> None:
 def test_the_synonyms_file_is_not_a_faq_file_but_is_checked_and_fingerprinted(
     tmp_path: Path,
 ) -> None:
-    write(tmp_path / "faq.yaml", FAQ)
+    write_visibly(tmp_path / "faq.yaml", FAQ)
     before = faq_fingerprint(tmp_path)
-    write(tmp_path / "synonyms.yaml", "synonyms:\n  - [ログイン]\n")
+    write_visibly(tmp_path / "synonyms.yaml", "synonyms:\n  - [ログイン]\n")
     assert [p.name for p in faq_files(tmp_path)] == ["faq.yaml"]
     assert faq_fingerprint(tmp_path) != before
     entries, found = check_faq_dir(tmp_path)
@@ -108,12 +102,12 @@ def test_the_synonyms_file_is_not_a_faq_file_but_is_checked_and_fingerprinted(
 
 
 async def test_an_edit_of_the_synonyms_file_is_hot_reloaded(tmp_path: Path) -> None:
-    write(tmp_path / "faq.yaml", FAQ)
+    write_visibly(tmp_path / "faq.yaml", FAQ)
     library = FaqLibrary(tmp_path, logging.getLogger("test.faq.synonyms"))
     await library.load()
     query = "ゲートに入れない"
     before = {m.entry.id: m.score for m in library.matcher.search(query)}
-    write(tmp_path / "synonyms.yaml", "synonyms:\n  - [サインイン, ゲートに入れ]\n")
+    write_visibly(tmp_path / "synonyms.yaml", "synonyms:\n  - [サインイン, ゲートに入れ]\n")
     assert await library.reload_if_changed() is True
     assert library.matcher.synonyms.groups[0].terms == ("サインイン", "ゲートに入れ")
     best = library.matcher.search(query)[0]

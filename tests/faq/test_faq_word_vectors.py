@@ -4,7 +4,6 @@ soft word matching they add to the matcher."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from bot.config import Settings, SettingsError
 from faq.encoder import EncoderError, Float32Array
 from faq.library import FaqLibrary
 from faq.matcher import Matcher
-from faq.model import FaqEntry
 from faq.semantic import SemanticConfig, SemanticModels, WordVectorEvidence
 from faq.word_vectors import (
     WordVectors,
@@ -21,6 +19,7 @@ from faq.word_vectors import (
     murmurhash64a,
     resolve_vectors_dir,
 )
+from tests.faq.support import SHIPPING_FAQ, entry, write_visibly
 
 PACKAGE = "ja-ginza"
 
@@ -40,11 +39,6 @@ SPACY_HASHES = {
 @pytest.fixture(scope="module")
 def vectors() -> WordVectors:
     return WordVectors(resolve_vectors_dir(PACKAGE))
-
-
-def entry(entry_id: str, question: str, alternates: tuple[str, ...], answer: str,
-          locale: str = "ja") -> FaqEntry:
-    return FaqEntry(entry_id, "shop", question, alternates, answer, (), locale, "faq.yaml", 1)
 
 
 ENTRIES = (
@@ -129,30 +123,14 @@ def test_rebuild_tokenizes_only_edited_texts(vectors: WordVectors) -> None:
     ]
 
 
-FAQ_YAML = """\
-locale: ja
-entries:
-  - id: overseas-shipping
-    category: 配送
-    question: 海外への発送はできますか
-    answer: 海外発送は承っておりません。
-  - id: shipping-fee
-    category: 配送
-    question: 送料はいくらですか
-    answer: 全国一律500円です。
-"""
-
-
 async def test_library_with_word_vectors(tmp_path: Path) -> None:
     faq = tmp_path / "faq.yaml"
-    faq.write_text(FAQ_YAML, encoding="utf-8")
+    faq.write_text(SHIPPING_FAQ, encoding="utf-8")
     library = FaqLibrary(tmp_path, logging.getLogger("test.faq.word_vectors"),
                          semantic=SemanticConfig(word_vectors=PACKAGE))
     await library.load()
     assert library.matcher.search(ABROAD, top_k=1)[0].entry.id == "overseas-shipping"
-    faq.write_text(FAQ_YAML.replace("500円", "600円"), encoding="utf-8")
-    stat = faq.stat()  # a visible change even where mtimes are coarse
-    os.utime(faq, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    write_visibly(faq, SHIPPING_FAQ.replace("500円", "600円"))
     assert await library.reload_if_changed()
     (evidence,) = library.matcher.semantic
     assert isinstance(evidence, WordVectorEvidence) and evidence.encoded == 1
