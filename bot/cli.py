@@ -11,14 +11,17 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.clock import Clock, utc_now
 from bot.config import Settings, SettingsError
 from bot.texts import TextsError
 from faq.unanswered import UnansweredItem
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
+    """Run one command; `clock` is the one source of 'now' for every time window."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
@@ -122,15 +125,15 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from datetime import date, datetime, time, timedelta
 
-    from bot.clock import utc_now
     from bot.db import make_engine, make_session_factory
     from surveys.kpis import summary
     from surveys.report_table import format_report
 
     settings = _settings()
     tz = settings.business_hours.timezone
+    now = args.clock()
     try:
-        last = date.fromisoformat(args.last) if args.last else utc_now().astimezone(tz).date()
+        last = date.fromisoformat(args.last) if args.last else now.astimezone(tz).date()
         first = date.fromisoformat(args.first) if args.first else last - timedelta(days=6)
     except ValueError as exc:
         print(f"helpdesk: --from/--to must be dates like 2026-11-01 ({exc})", file=sys.stderr)
@@ -143,7 +146,7 @@ def _report(args: argparse.Namespace) -> int:
         try:
             async with make_session_factory(engine)() as session:
                 report = await summary(
-                    session, start, end, utc_now(), channel=args.channel, timezone=tz
+                    session, start, end, now, channel=args.channel, timezone=tz
                 )
         finally:
             await engine.dispose()
@@ -163,7 +166,7 @@ def _faq_unanswered(args: argparse.Namespace) -> int:
     async def load() -> list[UnansweredItem]:
         engine = make_engine(settings.database_url, settings.database_schema)
         try:
-            return await load_unanswered(engine, days=args.days)
+            return await load_unanswered(engine, days=args.days, now=args.clock())
         finally:
             await engine.dispose()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -13,10 +13,10 @@ from faq.unanswered import UnansweredItem
 
 
 async def load_unanswered(
-    engine: AsyncEngine, days: int, now: datetime | None = None
+    engine: AsyncEngine, days: int, now: datetime
 ) -> list[UnansweredItem]:
-    """Unanswered questions recorded in the last `days` days, oldest first."""
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    """Unanswered questions recorded in the `days` days before `now`, oldest first."""
+    since = now - timedelta(days=days)
     query = (
         select(UnansweredQuestion)
         .where(col(UnansweredQuestion.created_at) >= since)

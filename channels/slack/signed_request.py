@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.clock import Clock
 from bot.storable import unstorable
 
 # What Bolt's own verification answers, so a refusal reads the same either way.
@@ -65,7 +64,7 @@ class SlackRequestRefused(Exception):
 
 
 async def read_signed_request(
-    request: web.Request, signing_secret: str, now: Callable[[], float] = time.time
+    request: web.Request, signing_secret: str, clock: Clock
 ) -> AsyncBoltRequest:
     """The request as Bolt takes it, once its signature and timestamp are right."""
     try:
@@ -74,7 +73,7 @@ async def read_signed_request(
         raise SlackRequestRefused(413, "request body is too large") from None
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
-    if not signed_by_slack(signing_secret, raw, timestamp, signature, now()):
+    if not signed_by_slack(signing_secret, raw, timestamp, signature, clock().timestamp()):
         raise SlackRequestRefused(401, INVALID_SIGNATURE)
     try:
         # Slack sends UTF-8 whatever charset the Content-Type names.

@@ -97,24 +97,32 @@ async def test_serve_runs_the_real_server(tmp_path: Path, database: Database) ->
 
 
 async def test_faq_unanswered_groups_what_the_engine_recorded(
-    harness: Harness, database: Database, tmp_path: Path
+    harness: Harness,
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     questions = ["駐車場はありますか", "駐車場はありますか？", "ペットは入れますか"]
     for who, text in enumerate(questions):
         await harness.say(text, who=str(who))
     draft = tmp_path / "draft.yaml"
-    helpdesk = Path(sys.executable).parent / "helpdesk"
-    proc = await asyncio.create_subprocess_exec(
-        str(helpdesk), "faq", "unanswered", "--draft", str(draft),
-        env={**os.environ, **database.env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
+    for name, value in database.env.items():
+        monkeypatch.setenv(name, value)
+    # In process with the harness clock: the 30-day window must follow the clock the
+    # questions were recorded by, whatever today's date is.
+    argv = ["faq", "unanswered", "--draft", str(draft)]
+    harness.clock.advance(days=29)
+    code = await asyncio.to_thread(main, argv, harness.clock)
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
     assert lines[0].split()[:2] == ["2x", "[ja]"] and "駐車場はありますか" in lines[0]
     assert any("1x [ja] ペットは入れますか" in line for line in lines)
     assert "draft-002" in draft.read_text(encoding="utf-8")
+    harness.clock.advance(days=2)  # now all are older than the window
+    assert await asyncio.to_thread(main, argv, harness.clock) == 0
+    assert "no unanswered questions in the last 30 days" in capsys.readouterr().out
 
 
 async def test_report_prints_the_kpis(database: Database, tmp_path: Path) -> None:

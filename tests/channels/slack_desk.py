@@ -117,7 +117,7 @@ class Desk:
         timestamp: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        ts = timestamp or str(int(time.time()))  # Bolt checks the age against real time
+        ts = timestamp or str(int(self.clock().timestamp()))  # the app checks it by its clock
         all_headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tests.fakes.clock import ManualClock
 from tests.fuzz.live_app import LINE_SECRET, SLACK_CHANNEL, SLACK_SECRET
 
 Json = Any
@@ -333,14 +333,16 @@ def slack_signature(timestamp: str, body: bytes, secret: str = SLACK_SECRET) -> 
 
 
 def slack_headers(body: bytes, signing: Signing) -> dict[str, str]:
-    # Bolt checks the timestamp against real time, not the app's clock.
-    now = str(int(time.time()))
+    # The app checks the timestamp's age against its own clock, and the live app's
+    # ManualClock stands still at its start.
+    at = int(ManualClock()().timestamp())
+    now = str(at)
     if signing.how == "right":
         return {"X-Slack-Request-Timestamp": now, "X-Slack-Signature": slack_signature(now, body)}
     if signing.how == "missing":
         return {}
     if signing.how == "stale":
-        old = str(int(time.time()) - 3600)
+        old = str(at - 3600)
         return {"X-Slack-Request-Timestamp": old, "X-Slack-Signature": slack_signature(old, body)}
     if signing.how == "garbage-timestamp":
         return {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}
