@@ -21,7 +21,7 @@ from bench.synthetic_faq import write_synthetic_faq
 from bot.clock import utc_now
 from bot.db import make_engine, make_session_factory, upgrade
 from bot.engine import Engine
-from bot.events import EventBus
+from bot.event_outbox import EventOutbox
 from bot.messages import Inbound
 from bot.texts import Texts
 from faq.decision import Thresholds
@@ -44,9 +44,11 @@ async def run(entries: int, messages: int, customers: int) -> None:
         started = time.perf_counter()
         await faq.load()
         build = time.perf_counter() - started
+        sessions = make_session_factory(db)
         engine = Engine(
-            sessions=make_session_factory(db), faq=faq, texts=Texts.load(None),
-            bus=EventBus(log), clock=utc_now, thresholds=Thresholds(), default_locale="ja",
+            sessions=sessions, faq=faq, texts=Texts.load(None),
+            events=EventOutbox(sessions, utc_now, log), clock=utc_now,
+            thresholds=Thresholds(), default_locale="ja",
             on_outbox=lambda: None, logger=log,
         )  # fmt: skip
         rng = random.Random(1)

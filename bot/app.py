@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, postgres_pool, upgrade
 from bot.db_outage import database_outage_middleware, outage_tolerant
 from bot.engine import Engine
-from bot.events import EventBus, HandoffRequested
+from bot.event_outbox import EventOutbox
 from bot.http_metrics import request_metrics_middleware
 from bot.inbox import InboxHandler, InboxProcessor
 from bot.metrics import Metrics
@@ -77,7 +77,7 @@ class Services:
     db: AsyncEngine
     sessions: SessionFactory
     faq: FaqLibrary
-    bus: EventBus
+    events: EventOutbox
     engine: Engine
     outbox: OutboxDispatcher
     hub: LiveHub
@@ -99,7 +99,6 @@ class Timers:
     """What the scheduler calls."""
 
     surveys: SurveyDispatcher
-    planner: SurveyPlanner
     slack: SlackParts | None
     digest: DailyDigest | None
 
@@ -127,8 +126,6 @@ class Stoppable(Protocol):
 REMINDER_TICK_SECONDS = 30
 # How long start-up waits for the cross-replica live relay to listen.
 RELAY_START_SECONDS = 10.0
-# How often resolved conversations are checked for a survey that was never planned.
-SURVEY_SWEEP_SECONDS = 60
 # How often a digest that should have gone out today is checked for.
 DIGEST_CATCH_UP_SECONDS = 600
 
@@ -147,7 +144,9 @@ def create_app(
         settings.faq_dir, log.getChild("faq"),
         semantic=settings.semantic, defer_semantic=True,
     )
-    bus = EventBus(log.getChild("events"))
+    events = EventOutbox(
+        sessions, clock, log.getChild("events"), lease=lease_of(settings), metrics=metrics
+    )
     hub = LiveHub(log.getChild("web"))
     relay = _live_relay(settings, sessions, hub, log.getChild("web"))
     outputs: dict[str, OutputChannel] = {"web": WebOutput(relay)}
@@ -162,9 +161,9 @@ def create_app(
             agent_sender=texts.get("agent_sender_name", settings.default_locale),
         )
         outputs[line.name] = line
-    lease = timedelta(seconds=settings.send_lease_seconds)
     outbox = OutboxDispatcher(
-        sessions, outputs, clock, log.getChild("outbox"), lease=lease, metrics=metrics
+        sessions, outputs, clock, log.getChild("outbox"), lease=lease_of(settings),
+        metrics=metrics,
     )
     inbox_handlers: dict[str, InboxHandler] = {}
     inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"), metrics=metrics)
@@ -176,7 +175,7 @@ def create_app(
         sessions=sessions,
         faq=faq,
         texts=texts,
-        bus=bus,
+        events=events,
         clock=clock,
         thresholds=settings.thresholds,
         default_locale=settings.default_locale,
@@ -185,15 +184,15 @@ def create_app(
         surveys=responder,
         metrics=metrics,
     )
-    handoffs = HandoffService(sessions, texts, bus, clock, outbox.notify, log.getChild("handoff"))
-    notices = HandoffNotices(
-        sessions, texts, settings.business_hours, clock, outbox.notify, log.getChild("handoff")
+    handoffs = HandoffService(
+        sessions, texts, events, clock, outbox.notify, log.getChild("handoff")
     )
-    bus.subscribe(HandoffRequested, notices.on_handoff_requested)
-    bus.subscribe(HandoffRequested, metrics.on_handoff_requested)
-    slack = _slack_desk(settings, sessions, handoffs, bus, clock, log.getChild("slack"), metrics)
-    planner = SurveyPlanner(sessions, policy, clock, survey_log)
-    planner.subscribe(bus)
+    notices = HandoffNotices(texts, settings.business_hours, clock, outbox.notify)
+    events.subscribe(notices.subscription())
+    events.subscribe(SurveyPlanner(policy, clock, survey_log).subscription())
+    slack = _slack_desk(settings, sessions, handoffs, clock, log.getChild("slack"), metrics)
+    if slack is not None:
+        events.subscribe(slack.desk.subscription())
     surveys = SurveyDispatcher(
         sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics
     )
@@ -201,9 +200,9 @@ def create_app(
     if slack is not None and settings.digest_time is not None:
         schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
         digest = DailyDigest(sessions, schedule, clock, log.getChild("digest"))
-    timers = Timers(surveys, planner, slack, digest)
+    timers = Timers(surveys, slack, digest)
     services = Services(
-        settings, db, sessions, faq, bus, engine, outbox, hub, relay, inbox, line, clock,
+        settings, db, sessions, faq, events, engine, outbox, hub, relay, inbox, line, clock,
         handoffs, slack, surveys, timers, _scheduler(settings, timers, log), metrics=metrics,
     )  # fmt: skip
 
@@ -282,10 +281,6 @@ def _scheduler(settings: Settings, timers: Timers, log: logging.Logger) -> Async
         outage_tolerant(timers.surveys.tick, log, "survey tick"), "interval",
         seconds=settings.survey_tick_seconds, id="surveys", **once,
     )  # fmt: skip
-    scheduler.add_job(
-        outage_tolerant(timers.planner.sweep, log, "survey sweep"), "interval",
-        seconds=SURVEY_SWEEP_SECONDS, id="survey_sweep", **once,
-    )  # fmt: skip
     if timers.slack is not None:
         scheduler.add_job(
             outage_tolerant(timers.slack.desk.remind_unclaimed, log, "unclaimed reminders"),
@@ -303,6 +298,12 @@ def _scheduler(settings: Settings, timers: Timers, log: logging.Logger) -> Async
             seconds=DIGEST_CATCH_UP_SECONDS, id="daily_digest_catch_up", **once,
         )  # fmt: skip
     return scheduler
+
+
+def lease_of(settings: Settings) -> timedelta:
+    """How long a claimed row (message, post, event) is one worker's before another may
+    take it over."""
+    return timedelta(seconds=settings.send_lease_seconds)
 
 
 def survey_policy(settings: Settings) -> SurveyPolicy:
@@ -323,7 +324,6 @@ def _slack_desk(
     settings: Settings,
     sessions: SessionFactory,
     handoffs: HandoffService,
-    bus: EventBus,
     clock: Clock,
     log: logging.Logger,
     metrics: Metrics,
@@ -336,9 +336,9 @@ def _slack_desk(
         base_url=slack.api_base_url,
         timeout=max(1, round(slack.request_timeout)),
     )
-    lease = timedelta(seconds=settings.send_lease_seconds)
     poster = SlackPoster(
-        sessions, client, slack.handoff_channel, clock, log, lease=lease, metrics=metrics
+        sessions, client, slack.handoff_channel, clock, log, lease=lease_of(settings),
+        metrics=metrics,
     )
     desk = SlackDesk(
         sessions,
@@ -348,7 +348,6 @@ def _slack_desk(
         clock,
         log,
     )
-    desk.subscribe(bus)
     command = HelpdeskCommand(sessions, handoffs, settings.business_hours, clock)
     endpoint = SlackEventsEndpoint(
         slack.signing_secret, client, sessions, handoffs, desk, command, clock, log, metrics
@@ -377,10 +376,11 @@ def _lifecycle(
         else:
             await services.line.open()
             log.info("LINE channel is on", extra={"webhook": "/webhooks/line"})
-        loops: list[Stoppable] = [services.inbox, services.outbox]
+        loops: list[Stoppable] = [services.inbox, services.outbox, services.events]
         tasks = [
             asyncio.create_task(services.inbox.run(), name="inbox"),
             asyncio.create_task(services.outbox.run(), name="outbox"),
+            asyncio.create_task(services.events.run(), name="events"),
         ]
         if isinstance(services.relay, PostgresRelay):
             loops.append(services.relay)

@@ -14,6 +14,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import (
+    EventDelivery,
+    EventDeliveryStatus,
     InboundEvent,
     InboxStatus,
     Outbox,
@@ -27,6 +29,7 @@ from handoff.queue import waiting_count
 # Not yet delivered: waiting for its turn or a retry, or claimed and being sent.
 UNDELIVERED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 UNPROCESSED = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+UNHANDLED = (EventDeliveryStatus.PENDING, EventDeliveryStatus.PROCESSING)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Backlog:
     outbox: dict[str, Queue]  # by channel
     slack_posts: Queue
     inbox: Queue
+    events: Queue  # domain events not yet handled by a subscriber
+    events_failed: int  # deliveries given up on: a subscriber kept failing
     surveys_due: int
 
 
@@ -59,6 +64,9 @@ async def read_backlog(session: AsyncSession, now: datetime, channels: tuple[str
     surveys_due = select(func.count()).where(
         col(Survey.status) == SurveyStatus.PLANNED, col(Survey.due_at) <= now
     )
+    events_failed = select(func.count()).where(
+        col(EventDelivery.status) == EventDeliveryStatus.FAILED
+    )
     return Backlog(
         handoff_queue=await waiting_count(session),
         outbox=outbox,
@@ -72,6 +80,14 @@ async def read_backlog(session: AsyncSession, now: datetime, channels: tuple[str
             InboundEvent.received_at,
             now,
         ),
+        events=await _one_queue(
+            session,
+            EventDelivery,
+            col(EventDelivery.status).in_(UNHANDLED),
+            EventDelivery.created_at,
+            now,
+        ),
+        events_failed=int((await session.exec(events_failed)).one()),
         surveys_due=int((await session.exec(surveys_due)).one()),
     )
 

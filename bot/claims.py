@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, update
+from sqlalchemy import and_, exists, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,11 +38,13 @@ async def claim_due(
     now: datetime,
     lease: timedelta,
     limit: int,
+    only: Any = None,
 ) -> list[int]:
     """Claim up to `limit` due rows of `model` (heads of their `group`); return their ids.
 
     `model` is a table with `id`, `status`, `due_at` and `attempts` columns; each claim
-    counts as an attempt.
+    counts as an attempt. `only`, a condition on `model`, narrows the candidates (the
+    heads of groups are still found among all open rows).
     """
     earlier = aliased(model)
     open_states = (waiting, working)
@@ -57,6 +59,7 @@ async def claim_due(
         select(col(model.id))
         .where(col(model.status).in_(open_states), col(model.due_at) <= now)
         .where(head_of_group)
+        .where(only if only is not None else true())
         .order_by(col(model.id))
         .limit(limit)
     )

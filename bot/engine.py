@@ -1,7 +1,8 @@
 """The conversation engine: one Inbound in, stored, decided, replies stored and queued.
 
 The engine never talks to a platform. Replies become message rows plus outbox rows in the
-same transaction as the customer's message; domain events are published after commit.
+same transaction as the customer's message, and so are the domain events
+(`bot.event_outbox`), which are delivered after the commit.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.event_outbox import EventOutbox
 from bot.events import (
     ConversationOpened,
     ConversationResolved,
     CustomerMessageDuringHandoff,
     DomainEvent,
-    EventBus,
     FaqAnswered,
     HandoffRequested,
 )
@@ -139,7 +140,7 @@ class Engine:
         sessions: SessionFactory,
         faq: MatcherSource,
         texts: Texts,
-        bus: EventBus,
+        events: EventOutbox,
         clock: Clock,
         thresholds: Thresholds,
         default_locale: str,
@@ -153,7 +154,7 @@ class Engine:
         self._surveys = surveys
         self._faq = faq
         self._texts = texts
-        self._bus = bus
+        self._events = events
         self._clock = clock
         self._thresholds = thresholds
         self._default_locale = default_locale
@@ -182,6 +183,7 @@ class Engine:
                     turn = await self._start_turn(session, inbound)
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
+                deliveries = await self._events.record(session, turn.events)
         except IntegrityError:
             if inbound.event_id is None:
                 raise
@@ -192,7 +194,9 @@ class Engine:
             return HandleResult(None, None, (), duplicate=True)
         self._metrics.message_handled(inbound.channel, turn.outcome)
         for event in turn.events:
-            await self._bus.publish(event)
+            if isinstance(event, HandoffRequested):
+                self._metrics.handoff_requested(event.channel, event.reason)
+        await self._events.deliver(deliveries)
         if turn.replies:
             self._on_outbox()
         assert turn.conversation.id is not None and turn.customer_message is not None

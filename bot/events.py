@@ -1,17 +1,16 @@
-"""Domain events and the in-process bus that carries them to subscribers.
+"""Domain events: what happened to a conversation, for the parts that react to it.
 
-The engine publishes; handoff/ and surveys/ subscribe. Events are published after the
-transaction that caused them has committed, so a subscriber always sees the rows.
+The engine and the handoff service record events in the transaction that made the
+change (`bot.event_outbox`); handoff/, surveys/ and the Slack desk subscribe. Events are
+stored as JSON, so each is a flat dataclass of JSON-friendly fields and a datetime.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -69,30 +68,31 @@ class ConversationResolved(DomainEvent):
     resolution: str
 
 
-E = TypeVar("E", bound=DomainEvent)
-Handler = Callable[[Any], Awaitable[None]]
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        ConversationOpened,
+        FaqAnswered,
+        HandoffRequested,
+        HandoffClaimed,
+        CustomerMessageDuringHandoff,
+        CaseReopened,
+        ConversationResolved,
+    )
+}
 
 
-class EventBus:
-    """Typed publish/subscribe; a failing subscriber is logged and does not stop the others."""
+def encode_event(event: DomainEvent) -> tuple[str, dict[str, Any]]:
+    """(kind, JSON payload) of `event`."""
+    payload = dataclasses.asdict(event)
+    payload["occurred_at"] = event.occurred_at.isoformat()
+    return type(event).__name__, payload
 
-    def __init__(self, logger: logging.Logger) -> None:
-        self._handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
-        self._logger = logger
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
-        self._handlers[event_type].append(handler)
-
-    async def publish(self, event: DomainEvent) -> None:
-        for event_type in type(event).__mro__:
-            for handler in self._handlers.get(event_type, ()):
-                try:
-                    await handler(event)
-                except Exception:
-                    self._logger.exception(
-                        "event handler failed",
-                        extra={
-                            "event": type(event).__name__,
-                            "conversation": event.conversation_id,
-                        },
-                    )
+def decode_event(kind: str, payload: dict[str, Any]) -> DomainEvent:
+    """The event `encode_event` stored; KeyError for a kind this version does not know."""
+    cls = EVENT_TYPES[kind]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {name: value for name, value in payload.items() if name in fields}
+    values["occurred_at"] = datetime.fromisoformat(payload["occurred_at"])
+    return cls(**values)

@@ -15,8 +15,6 @@ from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from bot.events import HandoffRequested
-
 
 class SendResult(StrEnum):
     """What came of one delivery attempt (outbox message, Slack post)."""
@@ -49,6 +47,7 @@ class Metrics:
     webhook_events_received: Counter
     webhook_events_duplicate: Counter
     inbox_events: Counter
+    event_deliveries: Counter
     request_seconds: Histogram
 
     @classmethod
@@ -97,6 +96,11 @@ class Metrics:
                 "Stored webhook events processed, by channel and result.",
                 ["channel", "result"], registry=r,
             ),
+            event_deliveries=Counter(
+                "helpdesk_event_deliveries",
+                "Domain events handed to a subscriber, by subscriber and result.",
+                ["subscriber", "result"], registry=r,
+            ),
             request_seconds=Histogram(
                 "helpdesk_http_request_duration_seconds",
                 "HTTP request latency by method, route pattern and status class.",
@@ -107,9 +111,12 @@ class Metrics:
     def message_handled(self, channel: str, decision: str) -> None:
         self.inbound_messages.labels(channel=channel, decision=decision).inc()
 
-    async def on_handoff_requested(self, event: HandoffRequested) -> None:
-        """Subscribed to the event bus: counts each case once, after its commit."""
-        self.handoffs_requested.labels(channel=event.channel, reason=event.reason).inc()
+    def handoff_requested(self, channel: str, reason: str) -> None:
+        """Counted by the engine after the commit that opened the case."""
+        self.handoffs_requested.labels(channel=channel, reason=reason).inc()
+
+    def event_delivered(self, subscriber: str, result: SendResult) -> None:
+        self.event_deliveries.labels(subscriber=subscriber, result=result).inc()
 
     def outbox_sent(self, channel: str, result: SendResult, messages: int) -> None:
         self.outbox_sends.labels(channel=channel, result=result).inc(messages)

@@ -207,6 +207,42 @@ class InboundEvent(SQLModel, table=True):
     processed_at: datetime | None = None
 
 
+class EventDeliveryStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"  # gave up after too many attempts; an operator looks at last_error
+
+
+class EventDelivery(SQLModel, table=True):
+    """One domain event owed to one subscriber: the transactional outbox of events.
+
+    Written in the transaction that made the change the event reports, so a commit
+    always leaves its deliveries behind; marked done in the transaction that does the
+    subscriber's work, so that work happens once however often the row is retried.
+    """
+
+    __tablename__ = "event_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_key", "subscriber", name="uq_event_delivery"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The event's idempotency key, shared by its rows for each subscriber.
+    event_key: str
+    subscriber: str
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_TYPE)
+    # subscriber:conversation: a subscriber sees one conversation's events in order.
+    group_key: str = Field(index=True)
+    status: str = Field(default=EventDeliveryStatus.PENDING, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(index=True)
+    last_error: str | None = None
+    created_at: datetime
+    handled_at: datetime | None = None
+
+
 class LinkCode(SQLModel, table=True):
     """A one-time code that joins the identity that redeems it to the issuing customer."""
 

@@ -178,4 +178,19 @@ def backlog_families(backlog: Backlog | None) -> list[Metric]:
             "How long the oldest unprocessed webhook event has waited.",
             value=backlog.inbox.oldest_age_seconds,
         ),
+        GaugeMetricFamily(
+            "helpdesk_event_backlog",
+            "Domain event deliveries not yet handled by their subscriber.",
+            value=backlog.events.depth,
+        ),
+        GaugeMetricFamily(
+            "helpdesk_event_oldest_pending_age_seconds",
+            "How long the oldest domain event not yet handled by a subscriber has waited.",
+            value=backlog.events.oldest_age_seconds,
+        ),
+        GaugeMetricFamily(
+            "helpdesk_event_deliveries_failed",
+            "Domain event deliveries given up on after repeated subscriber failures.",
+            value=backlog.events_failed,
+        ),
     ]

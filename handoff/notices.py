@@ -3,11 +3,12 @@ business hours, when a person will reply."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.clock import Clock
-from bot.db import SessionFactory
+from bot.event_outbox import Subscription
 from bot.events import HandoffRequested
 from bot.models import Conversation, Role
 from bot.store import add_message
@@ -18,41 +19,41 @@ from handoff.queue import queue_position
 
 
 class HandoffNotices:
-    """Subscribes to HandoffRequested; the notice is a bot message queued for delivery."""
+    """Handles HandoffRequested; the notice is a bot message queued for delivery."""
 
     def __init__(
         self,
-        sessions: SessionFactory,
         texts: Texts,
         hours: BusinessHours,
         clock: Clock,
         on_outbox: Callable[[], None],
-        logger: logging.Logger,
     ) -> None:
-        self._sessions = sessions
         self._texts = texts
         self._hours = hours
         self._clock = clock
         self._on_outbox = on_outbox
-        self._log = logger
 
-    async def on_handoff_requested(self, event: HandoffRequested) -> None:
+    def subscription(self) -> Subscription:
+        # The notice is a queued message: the outbox sends it once the delivery commits.
+        return Subscription(
+            "handoff_notice", (HandoffRequested,), self.on_handoff_requested, self._on_outbox
+        )
+
+    async def on_handoff_requested(self, session: AsyncSession, event: HandoffRequested) -> None:
         now = self._clock()
-        async with self._sessions() as session, session.begin():
-            conversation = await session.get(Conversation, event.conversation_id)
-            if conversation is None:
-                return
-            locale = conversation.locale
-            if self._hours.is_open(now):
-                position = await queue_position(session, event.handoff_id)
-                text = self._texts.format("queue_position", locale, position=position)
-            else:
-                opens = describe_opening(self._hours.next_opening(now), locale)
-                text = self._texts.format("outside_hours", locale, opens=opens)
-            # Marked like the handoff message itself: the engine says "already queued"
-            # once after the last handoff message, and this notice is part of it.
-            await add_message(
-                session, conversation, Role.BOT, text, now, decision=Decision.HANDOFF,
-                deliver=True,
-            )  # fmt: skip
-        self._on_outbox()
+        conversation = await session.get(Conversation, event.conversation_id)
+        if conversation is None:
+            return
+        locale = conversation.locale
+        if self._hours.is_open(now):
+            position = await queue_position(session, event.handoff_id)
+            text = self._texts.format("queue_position", locale, position=position)
+        else:
+            opens = describe_opening(self._hours.next_opening(now), locale)
+            text = self._texts.format("outside_hours", locale, opens=opens)
+        # Marked like the handoff message itself: the engine says "already queued"
+        # once after the last handoff message, and this notice is part of it.
+        await add_message(
+            session, conversation, Role.BOT, text, now, decision=Decision.HANDOFF,
+            deliver=True,
+        )  # fmt: skip

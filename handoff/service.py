@@ -3,7 +3,8 @@
 Each method is one transaction whose state change is a conditional update, so two agents
 clicking at once (or two replicas handling the same click) produce one winner. Messages
 for the customer are stored with `deliver=True`, so the outbox takes them to the
-customer's own channel; domain events are published after the commit.
+customer's own channel. Domain events are recorded in the same transaction
+(`bot.event_outbox`) and delivered after the commit.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.event_outbox import EventOutbox
 from bot.events import (
     CaseReopened,
     ConversationResolved,
     DomainEvent,
-    EventBus,
     HandoffClaimed,
 )
 from bot.models import (
     Conversation,
     ConversationStatus,
+    EventDelivery,
     Handoff,
     HandoffReason,
     Identity,
@@ -100,14 +102,14 @@ class HandoffService:
         self,
         sessions: SessionFactory,
         texts: Texts,
-        bus: EventBus,
+        events: EventOutbox,
         clock: Clock,
         on_outbox: Callable[[], None],
         logger: logging.Logger,
     ) -> None:
         self._sessions = sessions
         self._texts = texts
-        self._bus = bus
+        self._events = events
         self._clock = clock
         self._on_outbox = on_outbox
         self._log = logger
@@ -126,7 +128,8 @@ class HandoffService:
                 return ClaimResult(False, handoff.agent_ref, handoff.agent_name, open=True)
             text = self._texts.format("agent_joined", conversation.locale, agent=agent_name)
             await add_message(session, conversation, Role.BOT, text, self._clock(), deliver=True)
-        await self._after_commit(events)
+            deliveries = await self._events.record(session, events)
+        await self._after_commit(deliveries)
         self._log.info("case claimed", extra={"conversation": conversation_id, "agent": agent_ref})
         return ClaimResult(True, agent_ref, agent_name, open=True)
 
@@ -165,11 +168,12 @@ class HandoffService:
                     .where(col(Handoff.id) == handoff.id, col(Handoff.first_response_at).is_(None))
                     .values(first_response_at=now)
                 )
+                deliveries = await self._events.record(session, events)
         except IntegrityError:
             if dedupe is None:
                 raise
             return ReplyOutcome.DUPLICATE
-        await self._after_commit(events)
+        await self._after_commit(deliveries)
         return ReplyOutcome.SENT
 
     async def resolve(self, conversation_id: int, by: str) -> ResolveResult:
@@ -217,7 +221,8 @@ class HandoffService:
                 occurred_at=now,
                 resolution=Resolution.AGENT,
             )
-        await self._after_commit([event])
+            deliveries = await self._events.record(session, [event])
+        await self._after_commit(deliveries)
         self._log.info("case resolved", extra={"conversation": conversation_id, "by": by})
         return ResolveResult(True, by)
 
@@ -268,7 +273,8 @@ class HandoffService:
                 channel=conversation.channel, occurred_at=now, handoff_id=handoff.id,
                 agent_ref=agent_ref, agent_name=agent_name,
             )  # fmt: skip
-        await self._after_commit([event])
+            deliveries = await self._events.record(session, [event])
+        await self._after_commit(deliveries)
         self._log.info("case reopened", extra={"conversation": conversation_id, "agent": agent_ref})
         return ReopenResult(True)
 
@@ -317,10 +323,9 @@ class HandoffService:
         )
         return True
 
-    async def _after_commit(self, events: list[DomainEvent]) -> None:
+    async def _after_commit(self, deliveries: list[EventDelivery]) -> None:
         self._on_outbox()
-        for event in events:
-            await self._bus.publish(event)
+        await self._events.deliver(deliveries)
 
 
 async def _rowcount(session: AsyncSession, statement: object) -> int:

@@ -13,11 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.event_outbox import Subscription
 from bot.events import (
     CaseReopened,
     ConversationResolved,
     CustomerMessageDuringHandoff,
-    EventBus,
+    DomainEvent,
     HandoffClaimed,
     HandoffRequested,
 )
@@ -37,7 +38,7 @@ REMINDER_BATCH = 50
 
 
 class SlackDesk:
-    """Subscribes to the domain events and queues the Slack posts they call for."""
+    """Handles the domain events by queueing the Slack posts they call for."""
 
     def __init__(
         self,
@@ -55,50 +56,67 @@ class SlackDesk:
         self._clock = clock
         self._log = logger
 
-    def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(HandoffRequested, self.on_handoff_requested)
-        # A reopened conversation is a new case, already claimed, with a thread of its own.
-        bus.subscribe(CaseReopened, self.on_handoff_requested)
-        bus.subscribe(CustomerMessageDuringHandoff, self.on_customer_message)
-        bus.subscribe(HandoffClaimed, self.on_claimed)
-        bus.subscribe(ConversationResolved, self.on_resolved)
+    def subscription(self) -> Subscription:
+        # Each handler only queues posts; the poster sends them once the delivery commits.
+        return Subscription(
+            "slack_desk",
+            (
+                HandoffRequested,
+                CaseReopened,
+                CustomerMessageDuringHandoff,
+                HandoffClaimed,
+                ConversationResolved,
+            ),
+            self.on_event,
+            self._poster.notify,
+        )
 
-    async def on_handoff_requested(self, event: HandoffRequested | CaseReopened) -> None:
-        async with self._sessions() as session, session.begin():
-            handoff = await session.get(Handoff, event.handoff_id)
-            if handoff is None:
-                return
+    async def on_event(self, session: AsyncSession, event: DomainEvent) -> None:
+        if isinstance(event, HandoffRequested | CaseReopened):
+            # A reopened conversation is a new case, already claimed, with its own thread.
+            await self.on_handoff_requested(session, event)
+        elif isinstance(event, CustomerMessageDuringHandoff):
+            await self.on_customer_message(session, event)
+        elif isinstance(event, HandoffClaimed):
+            text = f":raising_hand: <@{event.agent_ref}> has taken this case."
+            await self._update(session, event.handoff_id, text)
+        elif isinstance(event, ConversationResolved):
+            await self.on_resolved(session, event)
+
+    async def on_handoff_requested(
+        self, session: AsyncSession, event: HandoffRequested | CaseReopened
+    ) -> None:
+        handoff = await session.get(Handoff, event.handoff_id)
+        if handoff is None or handoff.id is None:
+            return
+        if await root_post(session, handoff.id) is None:
             await self._open_case(session, handoff)
-        self._poster.notify()
 
-    async def on_customer_message(self, event: CustomerMessageDuringHandoff) -> None:
-        async with self._sessions() as session, session.begin():
-            handoff = await open_handoff(session, event.conversation_id)
-            message = await session.get(Message, event.message_id)
-            if handoff is None or handoff.id is None or message is None:
-                return
-            if await root_post(session, handoff.id) is None:
-                # Handed off before Slack was set up: open the case now; its transcript
-                # already holds this message.
-                await self._open_case(session, handoff)
-            else:
-                case = await load_case(session, handoff.id)
-                assert case is not None
-                payload = customer_said(case, message.text)
-                await add_post(session, handoff, SlackPostKind.THREAD, payload, self._clock())
-        self._poster.notify()
+    async def on_customer_message(
+        self, session: AsyncSession, event: CustomerMessageDuringHandoff
+    ) -> None:
+        handoff = await open_handoff(session, event.conversation_id)
+        message = await session.get(Message, event.message_id)
+        if handoff is None or handoff.id is None or message is None:
+            return
+        if await root_post(session, handoff.id) is None:
+            # Handed off before Slack was set up: open the case now; its transcript
+            # already holds this message.
+            await self._open_case(session, handoff)
+        else:
+            case = await load_case(session, handoff.id)
+            assert case is not None
+            payload = customer_said(case, message.text)
+            await add_post(session, handoff, SlackPostKind.THREAD, payload, self._clock())
 
-    async def on_claimed(self, event: HandoffClaimed) -> None:
-        text = f":raising_hand: <@{event.agent_ref}> has taken this case."
-        await self._update(event.handoff_id, text)
-
-    async def on_resolved(self, event: ConversationResolved) -> None:
-        async with self._sessions() as session:
-            handoff = await latest_handoff(session, event.conversation_id)
+    async def on_resolved(self, session: AsyncSession, event: ConversationResolved) -> None:
+        handoff = await latest_handoff(session, event.conversation_id)
         if handoff is None or handoff.id is None:
             return
         by = f" by <@{handoff.closed_by}>" if handoff.closed_by else ""
-        await self._update(handoff.id, f":white_check_mark: Resolved{by}. The customer was told.")
+        await self._update(
+            session, handoff.id, f":white_check_mark: Resolved{by}. The customer was told."
+        )
 
     async def post_transcript(self, conversation_id: int) -> bool:
         """Queue the whole conversation into the case's thread; False if no case."""
@@ -181,12 +199,10 @@ class SlackDesk:
         if handoff.claimed_at is None:
             handoff.remind_at = handoff.requested_at + self._remind_after
 
-    async def _update(self, handoff_id: int, note: str) -> None:
-        async with self._sessions() as session, session.begin():
-            handoff = await session.get(Handoff, handoff_id)
-            if handoff is None or await root_post(session, handoff_id) is None:
-                return
-            now = self._clock()
-            await add_post(session, handoff, SlackPostKind.UPDATE, {}, now)
-            await add_post(session, handoff, SlackPostKind.THREAD, {"text": note}, now)
-        self._poster.notify()
+    async def _update(self, session: AsyncSession, handoff_id: int, note: str) -> None:
+        handoff = await session.get(Handoff, handoff_id)
+        if handoff is None or await root_post(session, handoff_id) is None:
+            return
+        now = self._clock()
+        await add_post(session, handoff, SlackPostKind.UPDATE, {}, now)
+        await add_post(session, handoff, SlackPostKind.THREAD, {"text": note}, now)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
 from bot.engine import Engine, HandleResult
-from bot.events import DomainEvent, EventBus
+from bot.event_outbox import EventOutbox, Subscription
+from bot.events import DomainEvent
 from bot.messages import Inbound
 from bot.metrics import Metrics
 from bot.outbox import OutboxDispatcher
@@ -33,6 +35,7 @@ class Harness:
     events: list[DomainEvent]
     faq: FaqLibrary
     metrics: Metrics
+    event_outbox: EventOutbox
 
     async def say(
         self, text: str | None = None, *, postback: str | None = None, who: str = "cust-1",
@@ -67,22 +70,24 @@ async def make_harness(
     faq = FaqLibrary(faq_dir, log)
     await faq.load()
     clock = ManualClock()
-    bus = EventBus(log)
+    event_outbox = EventOutbox(sessions, clock, log)
     events: list[DomainEvent] = []
 
-    async def record(event: DomainEvent) -> None:
+    async def record(session: AsyncSession, event: DomainEvent) -> None:
         events.append(event)
 
-    bus.subscribe(DomainEvent, record)
+    event_outbox.subscribe(Subscription("recorder", (DomainEvent,), record))
     channel = MemoryChannel()
     metrics = Metrics.create()
     outbox = OutboxDispatcher(sessions, {"memory": channel}, clock, log, metrics=metrics)
     engine = Engine(
-        sessions=sessions, faq=faq, texts=Texts.load(None), bus=bus, clock=clock,
+        sessions=sessions, faq=faq, texts=Texts.load(None), events=event_outbox, clock=clock,
         thresholds=thresholds, default_locale="ja", on_outbox=outbox.notify, logger=log,
         metrics=metrics,
     )  # fmt: skip
     try:
-        yield Harness(engine, sessions, outbox, channel, clock, events, faq, metrics)
+        yield Harness(
+            engine, sessions, outbox, channel, clock, events, faq, metrics, event_outbox
+        )
     finally:
         await db.dispose()

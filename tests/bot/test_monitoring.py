@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 
 from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
-from bot.models import InboundEvent, Outbox, OutboxStatus
+from bot.models import EventDelivery, InboundEvent, Outbox, OutboxStatus
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
@@ -68,10 +68,14 @@ class Monitored:
 
     async def settle(self) -> None:
         """Let the inbox and outbox finish what is due, as the LINE tests do."""
-        models = ((Outbox, "conversation_id"), (InboundEvent, "sender"))
+        models = (
+            (Outbox, "conversation_id"), (InboundEvent, "sender"), (EventDelivery, "group_key")
+        )
         async with asyncio.timeout(10):
             while True:
                 while await self.services.inbox.process_once():
+                    pass
+                while await self.services.events.deliver_once():
                     pass
                 while await self.services.outbox.dispatch_once():
                     pass

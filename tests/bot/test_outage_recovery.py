@@ -25,7 +25,7 @@ from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
 from bot.db_outage import RETRY_AFTER_SECONDS
 from bot.logs import JsonFormatter
-from bot.models import InboundEvent, InboxStatus, Message, Outbox, OutboxStatus, Role
+from bot.models import EventDelivery, InboundEvent, InboxStatus, Message, Outbox, OutboxStatus, Role
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
@@ -92,7 +92,9 @@ class Outage:
 
     async def delivered(self) -> None:
         """Wait for the app's own loops (nothing here claims rows) to finish what is due."""
-        models = ((Outbox, "conversation_id"), (InboundEvent, "sender"))
+        models = (
+            (Outbox, "conversation_id"), (InboundEvent, "sender"), (EventDelivery, "group_key")
+        )
         async with asyncio.timeout(20):
             while True:
                 if not await unsettled(self.services.sessions, models, self.clock()):

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
-from bot.models import Handoff, InboundEvent, Outbox, SlackPost
+from bot.models import EventDelivery, Handoff, InboundEvent, Outbox, SlackPost
 from tests.channels.test_line import Line
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
@@ -191,6 +191,7 @@ class Desk:
             while True:
                 busy = 0
                 busy += await services.inbox.process_once()
+                busy += await services.events.deliver_once()
                 busy += await services.outbox.dispatch_once()
                 busy += await services.slack.poster.dispatch_once()
                 if not busy and not await self._in_flight():
@@ -202,6 +203,7 @@ class Desk:
             (Outbox, "conversation_id"),
             (SlackPost, "conversation_id"),
             (InboundEvent, "sender"),
+            (EventDelivery, "group_key"),
         )
         return await unsettled(self.services.sessions, models, self.clock())
 

@@ -25,6 +25,7 @@ from bot.models import (
     Conversation,
     ConversationStatus,
     Customer,
+    EventDelivery,
     Identity,
     InboundEvent,
     Message,
@@ -99,6 +100,8 @@ class Line:
             while True:
                 while await self.services.inbox.process_once():
                     pass
+                while await self.services.events.deliver_once():
+                    pass
                 while await self.services.outbox.dispatch_once():
                     pass
                 if not await self._in_flight():
@@ -106,7 +109,9 @@ class Line:
                 await asyncio.sleep(0.01)
 
     async def _in_flight(self) -> int:
-        models = ((Outbox, "conversation_id"), (InboundEvent, "sender"))
+        models = (
+            (Outbox, "conversation_id"), (InboundEvent, "sender"), (EventDelivery, "group_key")
+        )
         return await unsettled(self.services.sessions, models, self.clock())
 
     async def count(self, model: Any) -> int:

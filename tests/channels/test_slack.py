@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.event_outbox import Subscription
 from bot.events import ConversationResolved, DomainEvent
 from bot.models import Conversation, ConversationStatus, Message, ProcessedEvent, SlackPost
 from bot.texts import DEFAULT_TEXTS
@@ -59,10 +61,10 @@ async def line_asks_for_a_person(desk: Desk) -> int:
 async def test_line_customer_end_to_end(desk: Desk) -> None:
     resolved: list[DomainEvent] = []
 
-    async def record(event: ConversationResolved) -> None:
+    async def record(session: AsyncSession, event: ConversationResolved) -> None:
         resolved.append(event)
 
-    desk.services.bus.subscribe(ConversationResolved, record)
+    desk.services.events.subscribe(Subscription("recorder", (ConversationResolved,), record))
     conversation_id = await line_asks_for_a_person(desk)
 
     # The root message: who, why, what was tried, the transcript, the buttons.

@@ -26,7 +26,7 @@ from yarl import URL
 from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
 from bot.logs import JsonFormatter
-from bot.models import InboundEvent, Outbox, SlackPost
+from bot.models import EventDelivery, InboundEvent, Outbox, SlackPost
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.settling import unsettled
@@ -242,10 +242,12 @@ class LiveApp:
             (Outbox, "conversation_id"),
             (SlackPost, "conversation_id"),
             (InboundEvent, "sender"),
+            (EventDelivery, "group_key"),
         )
         async with asyncio.timeout(SETTLE_SECONDS):
             while True:
                 busy = await services.inbox.process_once()
+                busy += await services.events.deliver_once()
                 busy += await services.outbox.dispatch_once()
                 busy += await services.slack.poster.dispatch_once()
                 if not busy and not await unsettled(services.sessions, models, self.clock()):
