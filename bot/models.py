@@ -79,6 +79,8 @@ class ChatSession(SQLModel, table=True):
     token_hash: str = Field(unique=True)
     locale: str | None = None
     created_at: datetime
+    # The token is refused from then on; each use moves it forward (channels.web.expiry).
+    expires_at: datetime
 
 
 class Conversation(SQLModel, table=True):
