@@ -80,7 +80,9 @@ class ChatSession(SQLModel, table=True):
     locale: str | None = None
     created_at: datetime
     # The token is refused from then on; each use moves it forward (channels.web.expiry).
-    expires_at: datetime
+    # None only on rows the release before expiry wrote while a rolling upgrade ran: they
+    # count from created_at.
+    expires_at: datetime | None = None
 
 
 class Conversation(SQLModel, table=True):

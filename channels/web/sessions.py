@@ -111,9 +111,10 @@ async def authenticate(
     if row is None:
         return Refusal.INVALID
     chat, identity = row
-    if now >= chat.expires_at:
+    stored = chat.expires_at
+    if now >= (stored if stored is not None else lifetime.expires_at(chat.created_at)):
         return Refusal.EXPIRED
-    renewed = lifetime.renewal(chat.expires_at, now)
+    renewed = lifetime.expires_at(now) if stored is None else lifetime.renewal(stored, now)
     if renewed is not None:
         await session.exec(
             update(ChatSession).where(col(ChatSession.id) == chat.id).values(expires_at=renewed)

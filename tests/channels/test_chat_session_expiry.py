@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from bot.app import SERVICES, create_app
 from bot.config import Settings
@@ -58,7 +58,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def stored_expiry(client: Client, session_id: str) -> datetime:
+async def stored_expiry(client: Client, session_id: str) -> datetime | None:
     async with client.app[SERVICES].sessions() as session:
         row = await session.get(ChatSession, session_id)
     assert row is not None
@@ -163,6 +163,23 @@ async def test_the_expiry_is_written_at_most_once_an_hour(
         assert await stored_expiry(client, session_id) == clock() + timedelta(days=30)
         assert await history_status(client, token) == 200
         assert len(updates) == 1
+
+
+async def test_a_session_written_without_an_expiry_counts_from_its_creation(
+    client: Client, clock: ManualClock
+) -> None:
+    """The release before expiry keeps creating sessions while a rolling upgrade runs."""
+    created = clock()
+    recent_id, recent = await new_session(client)
+    _, old = await new_session(client)
+    async with client.app[SERVICES].sessions() as session, session.begin():
+        await session.exec(update(ChatSession).values(expires_at=None))
+    clock.advance(days=30, seconds=-1)
+    assert await history_status(client, recent) == 200
+    assert await stored_expiry(client, recent_id) == clock() + timedelta(days=30)
+    clock.now = created + timedelta(days=30)
+    assert await history_status(client, old) == 401
+    assert await history_status(client, recent) == 200
 
 
 @pytest.mark.parametrize("days", ["1", "45"])

@@ -26,6 +26,8 @@ EXISTING_SESSION_DAYS = 30
 
 
 def upgrade() -> None:
+    # Nullable: during a rolling upgrade the previous release keeps creating sessions
+    # without it; the new code counts those from their created_at.
     with op.batch_alter_table("chat_session", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
     # Sessions from before expiry existed count from now: none is cut off by the upgrade,
@@ -34,8 +36,6 @@ def upgrade() -> None:
     op.execute(
         chat_session.update().values(expires_at=utc_now() + timedelta(days=EXISTING_SESSION_DAYS))
     )
-    with op.batch_alter_table("chat_session", schema=None) as batch_op:
-        batch_op.alter_column("expires_at", existing_type=UTCDateTime(), nullable=False)
 
 
 def downgrade() -> None:
