@@ -180,3 +180,11 @@ async def test_no_token_reaches_any_log_line_not_even_the_access_log(
     lines = [formatter.format(record) for record in caplog.records]
     assert not [line for line in lines if token in line or token[::-1] in line]
     assert any("websocket refused" in line and "invalid_token" in line for line in lines)
+
+    # An old widget's URL holds its token: refused, and the refusal's own line does not
+    # repeat it (only an access log that is on writes the URL it was sent).
+    caplog.clear()
+    await client.get(f"{WS_PATH}?token={token}")
+    ours = [formatter.format(r) for r in caplog.records if r.name != "aiohttp.access"]
+    assert any("token in its URL refused" in line for line in ours)
+    assert not [line for line in ours if token in line]

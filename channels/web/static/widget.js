@@ -223,7 +223,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   let maxId = 0;
   let creating = null; // in-flight POST /sessions, shared by concurrent callers
   let ws = null;
-  let live = false; // the socket's auth frame was accepted: pushes arrive
+  let socketReady = false; // the socket's auth frame was accepted: pushes arrive
   let attempts = 0; // consecutive WebSocket failures, for the backoff
   let reconnectTimer = null;
   let pingTimer = null;
@@ -448,7 +448,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
       try { data = JSON.parse(e.data); } catch { return; }
       if (!data) return;
       if (data.type === 'ready') {
-        live = true;
+        socketReady = true;
         attempts = 0; // only a socket the server took counts as a success
         showStatus('');
         catchUp(true); // covers anything sent while we were (re)connecting
@@ -462,7 +462,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
       clearInterval(pingTimer);
       if (ws !== sock) return; // closed on purpose by disconnect()
       ws = null;
-      live = false;
+      socketReady = false;
       if (e.code === 4401) { // "session_expired" or "invalid_token": retrying cannot help
         if (session && session.token === token) sessionEnded();
         return;
@@ -478,7 +478,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   function disconnect() {
     const sock = ws;
     ws = null;
-    live = false;
+    socketReady = false;
     clearTimeout(reconnectTimer);
     clearInterval(pingTimer);
     if (sock) sock.close();
@@ -661,7 +661,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   window.HelpdeskWidget = Object.freeze({
     open, close,
     get sessionId() { return session ? session.session_id : null; },
-    get connected() { return !!ws && live && ws.readyState === WebSocket.OPEN; },
+    get connected() { return !!ws && socketReady && ws.readyState === WebSocket.OPEN; },
     // Once the panel has opened: the LINE add-friend URL, or null when LINE is off.
     get lineUrl() { return lineUrl; },
   });
