@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -98,7 +99,14 @@ async def one_session(
                 results.errors[f"session {r.status}"] += 1
                 return
             token = (await r.json())["token"]
-        ws = await http.ws_connect(f"{base}/api/chat/ws?token={token}")
+        ws = await http.ws_connect(f"{base}/api/chat/ws")
+        # The token goes in the first frame (never the URL); "ready" says pushes follow.
+        await ws.send_json({"type": "auth", "token": token})
+        ready = await ws.receive(timeout=10)
+        if ready.type != aiohttp.WSMsgType.TEXT or json.loads(ready.data).get("type") != "ready":
+            results.errors[f"websocket {ready.type.name} {ready.data}"] += 1
+            await ws.close()
+            return
     except (aiohttp.ClientError, TimeoutError) as exc:
         results.errors[type(exc).__name__] += 1
         return

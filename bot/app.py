@@ -48,6 +48,7 @@ from channels.slack.posts import SlackPoster
 from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.cors import widget_cors
 from channels.web.dashboard import DashboardPage
+from channels.web.expiry import SessionLifetime
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
 from channels.web.relay import (
@@ -227,6 +228,8 @@ def create_app(
         link_code_ttl=timedelta(minutes=settings.link_code_minutes),
         line_url=settings.line.add_friend_url if settings.line else None,
         max_websockets=limits.websockets_per_session,
+        session_lifetime=SessionLifetime(timedelta(days=settings.chat_session_days)),
+        websocket_auth_seconds=settings.websocket_auth_seconds,
     )
     WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
     guard = AdminGuard(settings.admin_token)

@@ -64,6 +64,10 @@ class Settings:
     auto_migrate: bool = True
     identity_secret: str | None = None
     link_code_minutes: int = 10
+    # A web chat token is refused this long after its session was last used.
+    chat_session_days: int = 30
+    # How long a new WebSocket may take to send its auth frame before it is closed.
+    websocket_auth_seconds: float = 10.0
     line: LineSettings | None = None
     slack: SlackSettings | None = None
     business_hours: BusinessHours = field(default_factory=BusinessHours)
@@ -138,6 +142,14 @@ class Settings:
             identity_secret=r.get("HELPDESK_IDENTITY_SECRET", _secret, None),
             link_code_minutes=r.get(
                 "HELPDESK_LINK_CODE_MINUTES", _positive_int, cls.link_code_minutes
+            ),
+            chat_session_days=r.get(
+                "HELPDESK_CHAT_SESSION_DAYS", _chat_session_days, cls.chat_session_days
+            ),
+            websocket_auth_seconds=r.get(
+                "HELPDESK_WEBSOCKET_AUTH_SECONDS",
+                _websocket_auth_seconds,
+                cls.websocket_auth_seconds,
             ),
             line=_line_settings(r),
             slack=_slack_settings(r),
@@ -423,6 +435,29 @@ def _non_negative_int(raw: str) -> int:
     value = _int(raw)
     if value < 0:
         raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
+# Ten years: far beyond any sensible session, and well inside what dates can hold.
+MAX_CHAT_SESSION_DAYS = 3650
+# An unauthenticated socket holds a connection; a client that has one to send sends its
+# auth frame at once, so minutes would only help a client that is not going to.
+MAX_WEBSOCKET_AUTH_SECONDS = 300.0
+
+
+def _chat_session_days(raw: str) -> int:
+    value = _int(raw)
+    if not 1 <= value <= MAX_CHAT_SESSION_DAYS:
+        raise ValueError(f"expected a whole number of days from 1 to {MAX_CHAT_SESSION_DAYS}")
+    return value
+
+
+def _websocket_auth_seconds(raw: str) -> float:
+    value = _float(raw)
+    if not 0 < value <= MAX_WEBSOCKET_AUTH_SECONDS:
+        raise ValueError(
+            f"expected a number of seconds above 0, at most {MAX_WEBSOCKET_AUTH_SECONDS:g}"
+        )
     return value
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # Libraries' loggers held above the app's level. aiohttp's access log repeats every
-# request (our own lines carry what matters) and would write the WebSocket URL, whose
-# query holds the customer's token.
+# request (our own lines carry what matters). The widget keeps its token out of URLs, but
+# a tab still running a widget from before the first-frame handshake puts it in the
+# WebSocket URL's query (refused, and not to be written down either).
 LIBRARY_LOG_LEVELS = {"aiohttp.access": logging.WARNING}
 
 

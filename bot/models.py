@@ -79,6 +79,10 @@ class ChatSession(SQLModel, table=True):
     token_hash: str = Field(unique=True)
     locale: str | None = None
     created_at: datetime
+    # The token is refused from then on; each use moves it forward (channels.web.expiry).
+    # None only on rows the release before expiry wrote while a rolling upgrade ran: they
+    # count from created_at.
+    expires_at: datetime | None = None
 
 
 class Conversation(SQLModel, table=True):

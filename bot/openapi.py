@@ -102,7 +102,8 @@ def _json(schema: Schema, description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
         400: "Malformed request: the reason says what is wrong",
-        401: "Missing or invalid credentials",
+        401: "Missing or invalid credentials (for a chat token, `code` says whether it is "
+        "`invalid_token` or `session_expired`)",
         403: "The API is turned off in the server's settings",
         413: "Request body or a field too large",
     }
@@ -216,18 +217,22 @@ def _web_chat_paths(max_message_chars: int) -> dict[str, Any]:
             "get": {
                 "operationId": "chatWebSocket",
                 "tags": ["web chat"],
-                "summary": "WebSocket of live messages (upgrade with the session token)",
+                "summary": "WebSocket of live messages (the token goes in the first frame)",
                 "description": (
-                    'Pushes `{"type": "message", "message": Message}`; answers '
-                    '`{"type": "ping"}` with `{"type": "pong"}`. A request that '
-                    "is not a WebSocket upgrade gets 400."
+                    "The URL carries no token (URLs end up in logs). The client's first "
+                    'frame must be `{"type": "auth", "token": TOKEN}` within '
+                    "HELPDESK_WEBSOCKET_AUTH_SECONDS; the server answers "
+                    '`{"type": "ready"}`, then pushes `{"type": "message", "message": '
+                    'Message}` and answers `{"type": "ping"}` with `{"type": "pong"}`. '
+                    "Otherwise it closes the socket: 4400 `auth_required` (the first frame "
+                    "was not an auth frame), 4401 `invalid_token` or `session_expired`, "
+                    "4408 `auth_timeout`, 1008 `too_many_websockets`. A request that is not "
+                    'a WebSocket upgrade, or that has a `token` in its query (`"code": '
+                    '"token_in_url"`), gets 400.'
                 ),
-                "parameters": [
-                    _query("token", {"type": "string"}, "The session's token", required=True)
-                ],
                 "responses": {
                     "101": {"description": "Switched to the WebSocket protocol"},
-                    **_errors(400, 401),
+                    **_errors(400),
                 },
             }
         },
@@ -472,7 +477,17 @@ def _schemas() -> dict[str, Schema]:
         "items": _object({"id": string, "count": integer}),
     }
     return {
-        "Error": _object({"error": string}),
+        "Error": _object(
+            {
+                "error": string,
+                "code": {
+                    "type": "string",
+                    "description": "For clients to act on, where the reason alone would not "
+                    "do: invalid_token, session_expired, token_in_url",
+                },
+            },
+            required=["error"],
+        ),
         "Health": _object({"status": {"type": "string", "const": "ok"}}),
         "Ready": _object({"status": {"type": "string", "const": "ready"}}),
         "NotReady": _object(

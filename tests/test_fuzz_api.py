@@ -248,7 +248,8 @@ def credentials(path: str, chat_token: str) -> str | None:
     # /metrics takes the admin token when no metrics token of its own is set.
     if path.startswith(("/api/handoffs", "/api/reports/", "/metrics")):
         return ADMIN_TOKEN
-    if path in ("/api/chat/messages", "/api/chat/link-code", "/api/chat/ws"):
+    # The WebSocket takes its token in a frame (test_websocket_frames), not in a request.
+    if path in ("/api/chat/messages", "/api/chat/link-code"):
         return chat_token
     return None
 
@@ -277,10 +278,7 @@ def fuzz_generated(fuzzer: Fuzzer, operation: Operation, chat_token: str) -> Non
         path_url, headers, body = prepared(case, fuzzer.live.base_url)
         key = credentials(path, chat_token)
         if own_key and key is not None:
-            if path == "/api/chat/ws":
-                path_url = f"{path}?token={key}"
-            else:
-                headers["Authorization"] = f"Bearer {key}"
+            headers["Authorization"] = f"Bearer {key}"
         if body is not None or path in ("/webhooks/line", "/slack/events"):
             sign(path, headers, body or b"", signing)
         path_only, _, query = path_url.partition("?")
@@ -469,22 +467,26 @@ def test_websocket_frames(fuzzer: Fuzzer) -> None:
     )
 
     @settings(FUZZ, max_examples=EXAMPLES * 2)
-    @given(frame=frames)
-    def one(frame: str | bytes) -> None:
+    @given(frame=frames, first=st.booleans())
+    def one(frame: str | bytes, first: bool) -> None:
         before = len(live.errors.records)
-        outcome = live.websocket(f"/api/chat/ws?token={token}", frame)
+        outcome = live.websocket(token, frame, first=first)
         raw = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
         # The server reads frames up to WS_MAX_MESSAGE_BYTES (1009 past that; exactly at
         # the limit depends on compression) and closes with 1007 on text that is not UTF-8.
+        # In place of the auth frame, anything else closes with 4400 (4401 for an auth
+        # frame with a made-up token).
         if len(raw) > WS_MAX_MESSAGE_BYTES:
             expected = {"closed 1009"}
         elif len(raw) == WS_MAX_MESSAGE_BYTES:
-            expected = {"closed 1009", "pong"}
+            expected = {"closed 1009", "pong"} if not first else {"closed 1009", "closed 4400"}
         elif isinstance(frame, str) and text_problem(frame) == LONE_SURROGATE:
             expected = {"closed 1007"}
+        elif first:
+            expected = {"closed 4400", "closed 4401"}
         else:
             expected = {"pong"}
-        assert outcome in expected, (len(raw), frame[:100], outcome)
+        assert outcome in expected, (len(raw), frame[:100], first, outcome)
         assert len(live.errors.records) == before, live.errors.describe(before)
 
     one()

@@ -3,14 +3,15 @@
 POST /api/chat/sessions        -> 201 {"session_id", "token"}
 POST /api/chat/messages        {"text"} | {"postback"} -> {"message", "messages"}
 GET  /api/chat/messages?after= -> {"messages"}
-GET  /api/chat/ws?token=       WebSocket of {"type": "message", "message"}
+GET  /api/chat/ws               WebSocket: first frame {"type": "auth", "token"}, then
+                               {"type": "message", "message"} pushes (channels.web.socket_auth)
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
@@ -19,6 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.db_outage import describe, is_database_unavailable
 from bot.engine import Engine
 from bot.linking import issue_code
 from bot.messages import Inbound
@@ -26,27 +28,40 @@ from bot.models import Identity
 from bot.row_ids import MAX_ROW_ID
 from bot.storable import unstorable
 from bot.store import get_or_create_identity, messages_for_customer, to_outbound
+from channels.web.expiry import SessionLifetime
 from channels.web.hub import LiveHub
 from channels.web.serialize import message_json
 from channels.web.sessions import (
     WEB,
     WEB_USER,
+    Refusal,
     WebSession,
     authenticate,
     create_session,
     verify_identity_hash,
 )
+from channels.web.socket_auth import READY, SocketRefusal, authenticate_socket
 
 HISTORY_PAGE = 500
 WIDGET_API_PREFIX = "/api/chat/"
 NEW_SESSION_PATH = "/api/chat/sessions"
-# The widget only ever sends {"type": "ping"}; anything much bigger is not ours.
+# The widget only ever sends its auth frame and {"type": "ping"}; anything much bigger
+# is not ours.
 WS_MAX_MESSAGE_BYTES = 1024
 SUPPORTED_LOCALES = ("ja", "en")
 
 
 def json_error(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
+
+
+# What a 401 says; its "code" (the Refusal) is what clients act on.
+REFUSAL_TEXTS = {
+    Refusal.INVALID: "missing or invalid token",
+    Refusal.EXPIRED: "chat session expired; start a new one",
+}
+# Old widgets put the token in the WebSocket's URL; it is not looked at.
+TOKEN_IN_URL = "token_in_url"
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,9 @@ class WebChatOptions:
     line_url: str | None = None
     # Open WebSockets per chat session (tabs of one visitor); more are refused.
     max_websockets: int = 5
+    session_lifetime: SessionLifetime = field(default_factory=SessionLifetime)
+    # How long a new WebSocket has to send its auth frame.
+    websocket_auth_seconds: float = 10.0
 
 
 class WebChatApi:
@@ -116,7 +134,9 @@ class WebChatApi:
             if external_id is not None:
                 known = await get_or_create_identity(session, WEB_USER, external_id, now)
                 customer_id = known.customer_id
-            chat, token = await create_session(session, now, locale, customer_id)
+            chat, token = await create_session(
+                session, now, locale, customer_id, lifetime=self._options.session_lifetime
+            )
         self._log.info("web session created", extra={"session": chat.session_id})
         return web.json_response({"session_id": chat.session_id, "token": token}, status=201)
 
@@ -199,17 +219,45 @@ class WebChatApi:
         return web.json_response({"messages": [message_json(to_outbound(m)) for m in rows]})
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        chat = await self._authenticate(request, request.query.get("token", ""))
-        limit = self._options.max_websockets
-        if self._hub.connected(chat.session_id) >= limit:
-            return json_error(429, f"this chat session already has {limit} open WebSockets")
+        if "token" in request.query:
+            # Refused before the upgrade, so an old widget backs off instead of
+            # reconnecting at once, and a reload brings it the new widget.js.
+            self._log.info("websocket with a token in its URL refused")
+            return web.json_response(
+                {
+                    "error": 'send the token in the first frame {"type": "auth", "token"}, '
+                    "not in the URL",
+                    "code": TOKEN_IN_URL,
+                },
+                status=400,
+            )
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=WS_MAX_MESSAGE_BYTES)
         await ws.prepare(request)
-        # Checked again: another handshake of the session may have finished meanwhile.
+        try:
+            found = await authenticate_socket(
+                ws, self._options.websocket_auth_seconds, self._check_token
+            )
+        except Exception as exc:
+            # Past the upgrade a 503 can no longer be sent; 1013 says the same.
+            if not is_database_unavailable(exc):
+                raise
+            self._log.warning(
+                "database unavailable; websocket closed", extra={"error": describe(exc)}
+            )
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"database_unavailable")
+            return ws
+        if isinstance(found, SocketRefusal):
+            self._log.info("websocket refused", extra={"reason": found.reason})
+        if not isinstance(found, WebSession):
+            return ws
+        chat = found
+        # The handshake is over before the session is known, so the cap is enforced here.
+        limit = self._options.max_websockets
         if not self._hub.try_add(chat.session_id, ws, limit):
-            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many open WebSockets")
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too_many_websockets")
             return ws
         try:
+            await ws.send_json(READY)
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT and _is_ping(msg.data):
                     await ws.send_json({"type": "pong"})
@@ -218,14 +266,20 @@ class WebChatApi:
         return ws
 
     async def _authenticate(self, request: web.Request, token: str) -> WebSession:
-        async with self._sessions() as session:
-            chat = await authenticate(session, token)
-        if chat is None:
+        found = await self._check_token(token)
+        if isinstance(found, Refusal):
             raise web.HTTPUnauthorized(
-                text=json.dumps({"error": "missing or invalid token"}),
+                text=json.dumps({"error": REFUSAL_TEXTS[found], "code": found.value}),
                 content_type="application/json",
             )
-        return chat
+        return found
+
+    async def _check_token(self, token: str) -> WebSession | Refusal:
+        """The token's session, its expiry moved forward; or why the token is refused."""
+        async with self._sessions() as session, session.begin():
+            return await authenticate(
+                session, token, self._clock(), self._options.session_lifetime
+            )
 
 
 def _bearer(request: web.Request) -> str:

@@ -7,11 +7,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import ChatSession, Customer, Identity
+from channels.web.expiry import SessionLifetime
 
 WEB = "web"
 # Identities of users a site vouches for with an identity hash: one per site user id,
@@ -33,7 +36,12 @@ def _hash(token: str) -> str:
 
 
 async def create_session(
-    session: AsyncSession, now: datetime, locale: str | None, customer_id: int | None = None
+    session: AsyncSession,
+    now: datetime,
+    locale: str | None,
+    customer_id: int | None = None,
+    *,
+    lifetime: SessionLifetime,
 ) -> tuple[WebSession, str]:
     """A web identity and session for `customer_id`, or for a new customer; returns the
     session and its token."""
@@ -58,6 +66,7 @@ async def create_session(
             token_hash=_hash(token),
             locale=locale,
             created_at=now,
+            expires_at=lifetime.expires_at(now),
         )
     )
     return WebSession(session_id, identity.id, customer_id, locale), token
@@ -79,18 +88,36 @@ def verify_identity_hash(secret: str, external_id: str, given: str) -> bool:
     return hmac.compare_digest(expected, given.lower())
 
 
-async def authenticate(session: AsyncSession, token: str) -> WebSession | None:
-    """The session a token belongs to, or None."""
+class Refusal(StrEnum):
+    """Why a token was refused, as the 401 (and the WebSocket close) names it for clients."""
+
+    INVALID = "invalid_token"  # never issued, or its session is gone
+    EXPIRED = "session_expired"  # unused for longer than the session lifetime
+
+
+async def authenticate(
+    session: AsyncSession, token: str, now: datetime, lifetime: SessionLifetime
+) -> WebSession | Refusal:
+    """The session a token belongs to, or why it is refused. A session in use has its
+    expiry moved forward (channels.web.expiry), in the caller's transaction."""
     # Tokens are URL-safe base64; anything else (such as header bytes that were not
     # UTF-8, which arrive as surrogate escapes) cannot even be hashed.
     if not token or not token.isascii():
-        return None
+        return Refusal.INVALID
     query = (
         select(ChatSession, Identity).join(Identity).where(ChatSession.token_hash == _hash(token))
     )
     row = (await session.exec(query)).first()
     if row is None:
-        return None
+        return Refusal.INVALID
     chat, identity = row
+    stored = chat.expires_at
+    if now >= (stored if stored is not None else lifetime.expires_at(chat.created_at)):
+        return Refusal.EXPIRED
+    renewed = lifetime.expires_at(now) if stored is None else lifetime.renewal(stored, now)
+    if renewed is not None:
+        await session.exec(
+            update(ChatSession).where(col(ChatSession.id) == chat.id).values(expires_at=renewed)
+        )
     assert identity.id is not None
     return WebSession(chat.id, identity.id, identity.customer_id, chat.locale)

@@ -17,6 +17,7 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert s.faq_dir == demo_faq_dir()
     assert (s.host, s.port, s.public_url) == ("127.0.0.1", 8080, "http://127.0.0.1:8080")
     assert s.admin_token is None
+    assert (s.chat_session_days, s.websocket_auth_seconds) == (30, 10.0)
 
 
 def test_values_are_parsed(tmp_path: Path) -> None:
@@ -33,8 +34,11 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "HELPDESK_ANSWER_THRESHOLD": "0.8",
             "HELPDESK_SUGGEST_THRESHOLD": "0.3",
             "HELPDESK_AUTO_MIGRATE": "false",
+            "HELPDESK_CHAT_SESSION_DAYS": "7",
+            "HELPDESK_WEBSOCKET_AUTH_SECONDS": "2.5",
         }
     )
+    assert (s.chat_session_days, s.websocket_auth_seconds) == (7, 2.5)
     assert s.port == 9000 and s.faq_dir == tmp_path and s.database_schema == "support"
     assert s.public_url == "https://help.example.com"
     assert s.thresholds.answer == 0.8 and s.thresholds.suggest == 0.3
@@ -54,6 +58,12 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ("HELPDESK_PUBLIC_URL", "help.example.com", "HELPDESK_PUBLIC_URL: expected an http"),
         ("HELPDESK_LOG_LEVEL", "LOUD", "HELPDESK_LOG_LEVEL: expected DEBUG"),
         ("HELPDESK_DATABASE_SCHEMA", "Robert'); DROP", "HELPDESK_DATABASE_SCHEMA: expected"),
+        ("HELPDESK_CHAT_SESSION_DAYS", "0", "HELPDESK_CHAT_SESSION_DAYS: expected a whole number"),
+        ("HELPDESK_CHAT_SESSION_DAYS", "3651", "HELPDESK_CHAT_SESSION_DAYS: expected a whole"),
+        ("HELPDESK_CHAT_SESSION_DAYS", "1.5", "HELPDESK_CHAT_SESSION_DAYS: expected a whole"),
+        ("HELPDESK_WEBSOCKET_AUTH_SECONDS", "0", "HELPDESK_WEBSOCKET_AUTH_SECONDS: expected a"),
+        ("HELPDESK_WEBSOCKET_AUTH_SECONDS", "nan", "HELPDESK_WEBSOCKET_AUTH_SECONDS: expected"),
+        ("HELPDESK_WEBSOCKET_AUTH_SECONDS", "301", "HELPDESK_WEBSOCKET_AUTH_SECONDS: expected"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:

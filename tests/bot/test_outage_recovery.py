@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.db_outage import RETRY_AFTER_SECONDS
 from bot.logs import JsonFormatter
 from bot.models import EventDelivery, InboundEvent, InboxStatus, Message, Outbox, OutboxStatus, Role
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
@@ -266,3 +267,21 @@ async def test_a_line_event_cut_mid_turn_is_handled_once_after_recovery(outage: 
         (event,) = (await s.exec(select(InboundEvent))).all()
     assert event.status == InboxStatus.DONE and event.attempts == 2
     assert not any(DB_PASSWORD in line or QUESTION in line for line in o.log.lines)
+
+
+async def test_a_websocket_authenticating_during_an_outage_is_told_to_try_later(
+    outage: Outage,
+) -> None:
+    """Past the upgrade a 503 cannot be sent: the socket closes with 1013 instead, and
+    the widget reconnects later."""
+    o = outage
+    token = (await (await o.client.post("/api/chat/sessions")).json())["token"]
+    o.proxy.cut()
+    ws = await o.client.ws_connect(WS_PATH)
+    await ws.send_json({"type": "auth", "token": token})
+    closed = await ws.receive(timeout=30)
+    assert (closed.data, closed.extra) == (1013, "database_unavailable")
+    assert "database unavailable; websocket closed" in o.log.messages
+    o.proxy.restore()
+    again = await authenticated(await o.client.ws_connect(WS_PATH), token)
+    await again.close()

@@ -19,7 +19,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import func, select
 
 from bot.models import ChatSession, InboundEvent, Message, ProcessedEvent
+from channels.web.socket_auth import CloseCode
 from tests.channels.slack_desk import Desk, make_desk
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 
@@ -100,8 +102,8 @@ async def test_another_customers_token_gets_nothing_of_theirs(desk: Desk) -> Non
     client = desk.client
     alice_id, alice = await new_chat(client)
     _, bob = await new_chat(client)
-    alice_ws = await client.ws_connect(f"/api/chat/ws?token={alice}")
-    bob_ws = await client.ws_connect(f"/api/chat/ws?token={bob}")
+    alice_ws = await authenticated(await client.ws_connect(WS_PATH), alice)
+    bob_ws = await authenticated(await client.ws_connect(WS_PATH), bob)
     r = await client.post(
         "/api/chat/messages", json={"text": "注文番号 4711 の請求書"}, headers=bearer(alice)
     )
@@ -127,7 +129,10 @@ async def test_another_customers_token_gets_nothing_of_theirs(desk: Desk) -> Non
     assert (await client.get("/api/chat/messages", headers=bearer(alice_id))).status == 401
     r = await client.post("/api/chat/messages", json={"text": "x"}, headers=bearer(alice_id))
     assert r.status == 401
-    assert (await client.get(f"/api/chat/ws?token={alice_id}")).status == 401
+    ws = await client.ws_connect(WS_PATH)
+    await ws.send_json({"type": "auth", "token": alice_id})
+    closed = await ws.receive(timeout=5)
+    assert (closed.data, closed.extra) == (CloseCode.UNAUTHORIZED, "invalid_token")
     await alice_ws.close()
     await bob_ws.close()
 

@@ -27,6 +27,7 @@ from tests.channels.slack_desk import (
     ServerMaker,
     make_desk,
 )
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import POSTGRES_URL, Database
 from tests.fakes.clock import ManualClock
 
@@ -117,7 +118,7 @@ async def exercise(desk: Desk, seen: Transcript) -> list[str]:
     await keep(await client.get("/api/chat/messages", headers={"Authorization": "Bearer nope"}))
     await keep(await client.post("/api/chat/messages", json={"text": "x" * 5000}, headers=auth))
     await keep(await client.post("/api/chat/messages", data=b"{broken", headers=auth))
-    ws = await client.ws_connect(f"/api/chat/ws?token={token}")
+    ws = await authenticated(await client.ws_connect(WS_PATH), token)
     r = await keep(
         await client.post("/api/chat/messages", json={"text": "talk to a person"}, headers=auth)
     )

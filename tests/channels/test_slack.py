@@ -29,6 +29,7 @@ from tests.channels.slack_desk import (
     make_desk,
     slack_signature,
 )
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 
@@ -134,7 +135,7 @@ async def test_web_customer_end_to_end(desk: Desk) -> None:
     r = await desk.client.post("/api/chat/sessions", json={"locale": "en"})
     token = (await r.json())["token"]
     auth = {"Authorization": f"Bearer {token}"}
-    ws = await desk.client.ws_connect(f"/api/chat/ws?token={token}")
+    ws = await authenticated(await desk.client.ws_connect(WS_PATH), token)
     r = await desk.client.post(
         "/api/chat/messages", json={"text": "talk to a person"}, headers=auth
     )

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import SERVICES, create_app
 from bot.config import Settings
 from bot.texts import DEFAULT_TEXTS
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.raw_http import request_bytes, send_raw
 
@@ -100,7 +101,7 @@ async def test_a_token_sees_only_its_own_conversation(client: TestClient[Any, An
 async def test_bad_token_is_401(client: TestClient[Any, Any], headers: dict[str, str]) -> None:
     r = await client.post("/api/chat/messages", json={"text": "hi"}, headers=headers)
     assert r.status == 401
-    assert (await r.json())["error"] == "missing or invalid token"
+    assert (await r.json()) == {"error": "missing or invalid token", "code": "invalid_token"}
     r = await client.get("/api/chat/messages", headers=headers)
     assert r.status == 401
 
@@ -174,7 +175,7 @@ async def test_survey_postbacks_with_odd_numbers_are_not_survey_answers(
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/api/chat/messages"), ("POST", "/api/chat/link-code"), ("GET", "/api/handoffs"),
-     ("GET", "/api/reports/summary"), ("GET", "/api/chat/ws?token=%FF")],
+     ("GET", "/api/reports/summary")],
 )  # fmt: skip
 async def test_a_bearer_token_that_is_not_utf8_is_401(
     client: TestClient[Any, Any], method: str, path: str
@@ -204,7 +205,7 @@ async def test_explicit_english_session(client: TestClient[Any, Any]) -> None:
 async def test_websocket_pushes_new_messages(client: TestClient[Any, Any]) -> None:
     _, auth = await new_session(client)
     token = auth["Authorization"].split()[1]
-    ws = await client.ws_connect(f"/api/chat/ws?token={token}")
+    ws = await authenticated(await client.ws_connect(WS_PATH), token)
     await ws.send_json({"type": "ping"})
     assert (await ws.receive_json(timeout=5)) == {"type": "pong"}
     r = await client.post("/api/chat/messages", json={"text": "料金プラン"}, headers=auth)
@@ -216,8 +217,10 @@ async def test_websocket_pushes_new_messages(client: TestClient[Any, Any]) -> No
 
 
 async def test_websocket_needs_a_valid_token(client: TestClient[Any, Any]) -> None:
-    r = await client.get("/api/chat/ws?token=forged")
-    assert r.status == 401
+    ws = await client.ws_connect(WS_PATH)
+    await ws.send_json({"type": "auth", "token": "forged"})
+    closed = await ws.receive(timeout=5)
+    assert (closed.data, closed.extra) == (4401, "invalid_token")
 
 
 async def test_handoff_queue_needs_the_admin_token(client: TestClient[Any, Any]) -> None:

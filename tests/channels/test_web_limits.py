@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES, create_app
 from bot.config import Settings
+from tests.chat_socket import WS_PATH, authenticated
 from tests.fakes.clock import ManualClock
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
@@ -71,9 +72,16 @@ class Chat:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    @property
-    def ws_url(self) -> str:
-        return f"/api/chat/ws?token={self.token}"
+    async def socket(self, client: Client) -> aiohttp.ClientWebSocketResponse:
+        return await authenticated(await client.ws_connect(WS_PATH), self.token)
+
+    async def refused_socket(self, client: Client) -> aiohttp.WSMessage:
+        """The close a new socket of this session gets after its auth frame."""
+        ws = await client.ws_connect(WS_PATH)
+        await ws.send_json({"type": "auth", "token": self.token})
+        closed = await ws.receive(timeout=5)
+        assert closed.type == WSMsgType.CLOSE, closed
+        return closed
 
 
 async def new_session(client: Client, **headers: str) -> Chat:
@@ -131,7 +139,7 @@ async def test_an_address_may_make_n_widget_requests_a_minute(
     assert (await client.post("/api/chat/link-code", headers=chat.auth)).status == 201  # 4
     await assert_limited(await client.get("/api/chat/config"), 15, "requests from your address")
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await client.ws_connect(chat.ws_url)
+        await client.ws_connect(WS_PATH)
     assert refused.value.status == 429
     # Outside the widget API nothing is limited per address.
     assert (await client.get("/healthz")).status == 200
@@ -182,16 +190,17 @@ async def test_a_limit_of_zero_is_off(make_app: MakeApp) -> None:
 async def test_websockets_per_session_are_capped(make_app: MakeApp) -> None:
     client = await make_app(HELPDESK_MAX_WEBSOCKETS_PER_SESSION="2")
     chat = await new_session(client)
-    first = await client.ws_connect(chat.ws_url)
-    second = await client.ws_connect(chat.ws_url)
-    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await client.ws_connect(chat.ws_url)
-    assert refused.value.status == 429
+    first = await chat.socket(client)
+    second = await chat.socket(client)
+    # The session is known only from the first frame, after the handshake: the socket
+    # over the cap is closed then.
+    refused = await chat.refused_socket(client)
+    assert (refused.data, refused.extra) == (1008, "too_many_websockets")
     other = await new_session(client)  # the cap is per session
-    third_party = await client.ws_connect(other.ws_url)
+    third_party = await other.socket(client)
     await first.close()
     await _until_connected(client, chat.session_id, 1)
-    again = await client.ws_connect(chat.ws_url)
+    again = await chat.socket(client)
     await again.send_json({"type": "ping"})
     assert await again.receive_json(timeout=5) == {"type": "pong"}
     for ws in (second, third_party, again):
@@ -201,20 +210,14 @@ async def test_websockets_per_session_are_capped(make_app: MakeApp) -> None:
 async def test_simultaneous_handshakes_cannot_exceed_the_cap(make_app: MakeApp) -> None:
     client = await make_app(HELPDESK_MAX_WEBSOCKETS_PER_SESSION="2")
     chat = await new_session(client)
-    attempts = await asyncio.gather(
-        *(client.ws_connect(chat.ws_url) for _ in range(4)),
-        return_exceptions=True,
-    )
-    sockets = [a for a in attempts if isinstance(a, aiohttp.ClientWebSocketResponse)]
-    refused = [a for a in attempts if isinstance(a, aiohttp.WSServerHandshakeError)]
-    assert len(sockets) + len(refused) == 4  # no other failure
-    assert all(r.status == 429 for r in refused)
+    sockets = await asyncio.gather(*(client.ws_connect(WS_PATH) for _ in range(4)))
+    await asyncio.gather(*(ws.send_json({"type": "auth", "token": chat.token}) for ws in sockets))
     kept = []
     for ws in sockets:
-        # One that lost the race after its handshake is closed as a policy violation.
-        await ws.send_json({"type": "ping"})
+        # Those that lost the race for the last places are closed as a policy violation.
         msg = await ws.receive(timeout=5)
         if msg.type == WSMsgType.TEXT:
+            assert msg.json() == {"type": "ready"}
             kept.append(ws)
         else:
             assert msg.type == WSMsgType.CLOSE and msg.data == 1008
@@ -227,7 +230,7 @@ async def test_simultaneous_handshakes_cannot_exceed_the_cap(make_app: MakeApp) 
 async def test_an_oversized_websocket_message_closes_the_socket(make_app: MakeApp) -> None:
     client = await make_app()
     chat = await new_session(client)
-    ws = await client.ws_connect(chat.ws_url)
+    ws = await chat.socket(client)
     await ws.send_str('{"type": "ping", "pad": "' + "x" * 2000 + '"}')
     msg = await ws.receive(timeout=5)
     assert msg.type == WSMsgType.CLOSE and msg.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG

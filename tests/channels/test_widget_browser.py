@@ -6,6 +6,7 @@ Playwright's CSS locators pierce the widget's (open) shadow root.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -18,12 +19,13 @@ from playwright.async_api import (
     BrowserContext,
     Dialog,
     Page,
+    WebSocket,
     async_playwright,
     expect,
 )
 from pytest_aiohttp import AiohttpServer
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import SERVICES, create_app
 from bot.config import Settings
@@ -31,9 +33,11 @@ from bot.messages import Inbound
 from bot.models import ChatSession, Identity, Role
 from bot.store import add_message, open_conversation_for
 from bot.texts import DEFAULT_TEXTS
+from channels.web.sessions import identity_hash
 from faq.loader import load_faq_dir
 from faq.model import FaqEntry
 from tests.fakes.chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.fakes.clock import ManualClock
 
 pytestmark = needs_chromium
 TIMEOUT_MS = 10_000
@@ -443,7 +447,7 @@ async def test_widget_embedded_on_another_origin_works_only_when_that_origin_is_
             answer = entry.answer.strip().splitlines()[0]
             await expect(page.locator(".msg.bot .text").filter(has_text=answer)).to_have_count(1)
             # The WebSocket went to the helpdesk server too (no CORS there; the token is
-            # in the URL).
+            # in its first frame).
             await page.wait_for_function("window.HelpdeskWidget.connected")
         else:
             await expect(page.locator(".status")).to_have_text(FAILED_JA)
@@ -469,3 +473,150 @@ async def test_a_rate_limited_message_says_to_wait(
     await send(page, "料金プラン")
     await expect(page.locator(".status")).to_have_text(BUSY_JA)
     await expect(page.locator(".msg.failed .text")).to_have_text("料金プラン")
+
+
+def stored_token(page: Page, base_url: str) -> Awaitable[str]:
+    return page.evaluate(
+        "key => JSON.parse(localStorage.getItem(key)).token",
+        "helpdesk-widget:" + base_url.rstrip("/"),
+    )
+
+
+async def test_the_token_is_in_no_url_and_goes_in_the_sockets_first_frame(
+    browser_new_page: NewPage, browser_server: TestServer, browser_base_url: str
+) -> None:
+    page = await browser_new_page()
+    urls: list[str] = []
+    sockets: list[WebSocket] = []
+    frames: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+
+    def on_websocket(ws: WebSocket) -> None:
+        sockets.append(ws)
+        ws.on("framesent", lambda payload: frames.append(str(payload)))
+
+    page.on("websocket", on_websocket)
+    await open_chat(page, browser_base_url)
+    await send(page, "パスワードを忘れました")
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    session_id = await page.evaluate("window.HelpdeskWidget.sessionId")
+    await agent_says(browser_server, session_id, "担当の佐藤です。")
+    await expect(page.locator(".msg.agent .text")).to_have_text(["担当の佐藤です。"])
+
+    token = await stored_token(page, browser_base_url)
+    assert [ws.url for ws in sockets] == [browser_base_url.replace("http", "ws") + "api/chat/ws"]
+    assert [url for url in [*urls, *(ws.url for ws in sockets)] if token in url] == []
+    assert json.loads(frames[0]) == {"type": "auth", "token": token}
+
+
+def signed_in_page(external_id: str) -> str:
+    """A host page that tells the widget who its signed-in user is."""
+    signature = identity_hash(IDENTITY_SECRET, external_id)
+    return (
+        '<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Shop</title></head>'
+        f'<body><script src="/widget.js" data-external-id="{external_id}" '
+        f'data-identity-hash="{signature}"></script></body></html>'
+    )
+
+
+IDENTITY_SECRET = "site-identity-secret-0123"
+
+
+@pytest.fixture
+def browser_clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def clocked_server(
+    aiohttp_server: AiohttpServer, tmp_path: Path, browser_clock: ManualClock
+) -> TestServer:
+    settings = Settings.from_env(
+        {"HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hd.db'}",
+         "HELPDESK_IDENTITY_SECRET": IDENTITY_SECRET}
+    )  # fmt: skip
+    app = create_app(settings, clock=browser_clock)
+
+    async def account_page(request: web.Request) -> web.Response:
+        return web.Response(text=signed_in_page("user-42"), content_type="text/html")
+
+    # Served by the app itself: Chromium keeps a page fulfilled by Playwright (no
+    # address) from opening sockets to the loopback.
+    app.router.add_get("/account", account_page)
+    return await aiohttp_server(app)
+
+
+@pytest.fixture
+async def clocked_page(
+    browser_chromium: Browser, clocked_server: TestServer
+) -> AsyncIterator[Page]:
+    context = await browser_chromium.new_context(locale="ja-JP")
+    context.set_default_timeout(TIMEOUT_MS)
+    yield await context.new_page()
+    await context.close()  # before the server stops: an open socket holds up its shutdown
+
+
+async def test_an_expired_session_gives_a_signed_in_user_a_new_one_with_their_history(
+    clocked_page: Page, clocked_server: TestServer, browser_clock: ManualClock
+) -> None:
+    page, base_url = clocked_page, str(clocked_server.make_url("/"))
+    await open_chat(page, base_url + "account")
+    await send(page, "パスワードを忘れました")
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    first = await page.evaluate("window.HelpdeskWidget.sessionId")
+    shown = await message_ids(page)
+
+    # A month later the socket drops and reconnects: the server closes it as expired
+    # (4401), and the widget starts a new session of the same customer, history and all.
+    browser_clock.advance(days=31)
+    await clocked_server.app[SERVICES].hub.close_all()
+    await page.wait_for_function(
+        "id => window.HelpdeskWidget.connected && window.HelpdeskWidget.sessionId !== id",
+        arg=first,
+    )
+    await expect(page.locator(".msg[data-id]")).to_have_count(len(shown))
+    assert await message_ids(page) == shown
+    await expect(page.locator(".status")).to_be_hidden()
+
+    # Expired over HTTP this time (the socket stays up): the send is retried in a new
+    # session, again the same customer's.
+    second = await page.evaluate("window.HelpdeskWidget.sessionId")
+    browser_clock.advance(days=31)
+    await send(page, "料金プラン")
+    await expect(page.locator(".msg.customer .text")).to_have_text(
+        ["パスワードを忘れました", "料金プラン"]
+    )
+    await expect(page.locator(".status")).to_be_hidden()
+    third = await page.evaluate("window.HelpdeskWidget.sessionId")
+    assert len({first, second, third}) == 3
+    async with clocked_server.app[SERVICES].sessions() as session:
+        query = select(Identity).where(col(Identity.external_id).in_([first, third]))
+        identities = (await session.exec(query)).all()
+    assert len({i.customer_id for i in identities}) == 1
+
+
+async def test_an_expired_anonymous_session_ends_and_the_next_message_starts_a_new_one(
+    clocked_page: Page, clocked_server: TestServer, browser_clock: ManualClock
+) -> None:
+    page, base_url = clocked_page, str(clocked_server.make_url("/"))
+    await open_chat(page, base_url)
+    await send(page, "パスワードを忘れました")
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)
+    await page.wait_for_function("window.HelpdeskWidget.connected")
+    first = await page.evaluate("window.HelpdeskWidget.sessionId")
+
+    browser_clock.advance(days=31)
+    await clocked_server.app[SERVICES].hub.close_all()
+    # Refused as expired on reconnecting, the widget stops retrying and forgets the
+    # session: its history is a stranger's to a new session.
+    await page.wait_for_function("window.HelpdeskWidget.sessionId === null")
+    await expect(page.locator(".msg[data-id]")).to_have_count(0)
+    await send(page, "料金プラン")
+    await expect(page.locator(".msg.customer .text")).to_have_text(["料金プラン"])
+    await page.wait_for_function(
+        "id => window.HelpdeskWidget.connected && window.HelpdeskWidget.sessionId !== id",
+        arg=first,
+    )
+    await expect(page.locator(".status")).to_be_hidden()

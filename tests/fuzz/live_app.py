@@ -27,6 +27,7 @@ from bot.app import SERVICES, Services, create_app
 from bot.config import Settings
 from bot.logs import JsonFormatter
 from bot.models import EventDelivery, InboundEvent, Outbox, SlackPost
+from tests.chat_socket import WS_PATH, authenticated
 from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.settling import unsettled
@@ -196,15 +197,17 @@ class LiveApp:
     async def _send_raw(self, request: bytes) -> Reply:
         return await send_raw(int(self.base_url.rsplit(":", 1)[1]), request)
 
-    def websocket(self, path_and_query: str, frame: str | bytes) -> str:
-        """Open the WebSocket, send `frame` and then a ping; what came back: "pong",
-        "closed <code>" or the unexpected message's type."""
-        return self.call(lambda: self._websocket(path_and_query, frame))
+    def websocket(self, token: str, frame: str | bytes, *, first: bool = False) -> str:
+        """Open the chat WebSocket, authenticate with `token` (unless `first`: then
+        `frame` goes in place of the auth frame), send `frame` and then a ping; what came
+        back: "pong", "closed <code>" or the unexpected message's type."""
+        return self.call(lambda: self._websocket(token, frame, first))
 
-    async def _websocket(self, path_and_query: str, frame: str | bytes) -> str:
+    async def _websocket(self, token: str, frame: str | bytes, first: bool) -> str:
         assert self._http is not None
-        url = URL(self.base_url + path_and_query, encoded=True)
-        async with self._http.ws_connect(url, max_msg_size=0) as ws:
+        async with self._http.ws_connect(self.base_url + WS_PATH, max_msg_size=0) as ws:
+            if not first:
+                await authenticated(ws, token)
             if isinstance(frame, bytes):
                 await ws.send_bytes(frame)
             else:

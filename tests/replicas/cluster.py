@@ -59,6 +59,8 @@ class Cluster:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.workdir),
             "LANG": "C.UTF-8",
+            # The code under test, when it is not the installed package (a worktree).
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
             **self.database.env,
             "HELPDESK_PORT": str(port),
             "HELPDESK_AUTO_MIGRATE": "false",

@@ -32,6 +32,7 @@ from tests.channels.slack_desk import (
     thread_reply_event,
 )
 from tests.channels.test_line import line_signature
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.slack_api import FakeSlackApi
@@ -101,7 +102,7 @@ async def test_an_agent_reply_at_one_replica_reaches_the_socket_on_another(
         r = await http.post(a.url + "/api/chat/sessions", json={"locale": "ja"})
         token = (await r.json())["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        ws = await http.ws_connect(f"{a.url}/api/chat/ws?token={token}")
+        ws = await authenticated(await http.ws_connect(a.url + WS_PATH), token)
         r = await http.post(
             a.url + "/api/chat/messages", json={"text": "オペレーター"}, headers=auth
         )

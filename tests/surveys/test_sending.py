@@ -16,6 +16,7 @@ from bot.texts import DEFAULT_TEXTS, Texts
 from surveys.dispatcher import SurveyDispatcher
 from surveys.policy import SurveyPolicy
 from tests.channels.slack_desk import Desk
+from tests.chat_socket import WS_PATH, authenticated
 from tests.surveys.conftest import line_resolves, quick_replies, settle, surveys, tick
 
 JA = DEFAULT_TEXTS["ja"]
@@ -74,7 +75,7 @@ async def test_web_survey_arrives_on_the_socket_and_in_history(desk: Desk) -> No
     r = await client.post("/api/chat/sessions", json={"locale": "en"})
     data = await r.json()
     auth = {"Authorization": f"Bearer {data['token']}"}
-    ws = await client.ws_connect(f"/api/chat/ws?token={data['token']}")
+    ws = await authenticated(await client.ws_connect(WS_PATH), data["token"])
     await client.post("/api/chat/messages", json={"text": "I forgot my password"}, headers=auth)
     await client.post(
         "/api/chat/messages", json={"postback": "helpful:yes:password-reset-en"}, headers=auth

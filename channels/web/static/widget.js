@@ -2,7 +2,9 @@
  * helpdesk web chat widget.
  *
  * Embed with one tag:  <script src="https://support.example.com/widget.js"></script>
- * Optional attributes: data-locale="ja|en", data-title="...", data-api-base="https://...".
+ * Optional attributes: data-locale="ja|en", data-title="...", data-api-base="https://...",
+ * and for a signed-in user data-external-id="..." with data-identity-hash="..." (the
+ * HMAC your backend computes): every session of that user is then the same customer.
  *
  * Vanilla ES2020, no build step, no external requests. Everything lives in a
  * shadow root so the host page's CSS cannot break the widget (and vice versa).
@@ -21,6 +23,9 @@
   const wsBase = apiBase.replace(/^http/, 'ws');
   const pickLocale = (v) => (/^ja\b/i.test(v) ? 'ja' : /^en\b/i.test(v) ? 'en' : '');
   const locale = pickLocale(attr('data-locale')) || pickLocale(navigator.language || '') || 'en';
+  // Both or neither: the server refuses an id without its hash.
+  const externalId = attr('data-identity-hash') ? attr('data-external-id') : '';
+  const identityHash = externalId ? attr('data-identity-hash') : '';
 
   const STRINGS = {
     ja: {
@@ -218,6 +223,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   let maxId = 0;
   let creating = null; // in-flight POST /sessions, shared by concurrent callers
   let ws = null;
+  let socketReady = false; // the socket's auth frame was accepted: pushes arrive
   let attempts = 0; // consecutive WebSocket failures, for the backoff
   let reconnectTimer = null;
   let pingTimer = null;
@@ -230,7 +236,8 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   function load() {
     try {
       const s = JSON.parse(localStorage.getItem(STORAGE_KEY) || 'null');
-      return s && s.token ? s : null;
+      // A session of another signed-in user (or of none) is not this one's.
+      return s && s.token && (s.external_id || '') === externalId ? s : null;
     } catch { return null; } // storage disabled or corrupted: behave like a new visitor
   }
   function save(s) {
@@ -255,15 +262,26 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
 
   function ensureSession() {
     if (session) return Promise.resolve();
-    creating = creating || api('POST', '/api/chat/sessions', { locale }).then((s) => {
-      save({ session_id: s.session_id, token: s.token });
-      connect();
-    }).finally(() => { creating = null; });
+    const body = externalId
+      ? { locale, external_id: externalId, identity_hash: identityHash } : { locale };
+    creating = creating || api('POST', '/api/chat/sessions', body).then((s) => {
+      save({ session_id: s.session_id, token: s.token, external_id: externalId || undefined });
+      // A signed-in user's new session is the same customer: show their history first.
+      return externalId ? catchUp(false) : undefined;
+    }).then(connect).finally(() => { creating = null; });
     return creating;
   }
 
-  // A 401 means the server forgot us: drop the old history (its ids belong to
-  // another session) and start afresh on the next send.
+  // The token was refused (401 "session_expired" or "invalid_token", or the socket's
+  // 4401): a signed-in user gets a new session of the same customer at once, history
+  // and all; an anonymous visitor's next session would be a new customer, so it starts
+  // with their next message.
+  function sessionEnded() {
+    resetSession();
+    if (externalId) ensureSession().catch(() => { /* the next send tries again */ });
+  }
+
+  // Drop the old history (its ids belong to another session) and the token.
   function resetSession() {
     save(null);
     disconnect();
@@ -368,7 +386,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
         data = await api('POST', '/api/chat/messages', body);
       } catch (err) {
         if (err.status !== 401) throw err;
-        resetSession(); // stale token: one retry with a fresh session
+        sessionEnded(); // expired or stale token: one retry with a fresh session
         await ensureSession();
         data = await api('POST', '/api/chat/messages', body);
       }
@@ -410,46 +428,57 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   function catchUp(live) {
     if (!session) return Promise.resolve();
     catching = catching || fetchNew(live)
-      .catch((err) => { if (err.status === 401) resetSession(); })
+      .catch((err) => { if (err.status === 401) sessionEnded(); })
       .finally(() => { catching = null; });
     return catching;
   }
 
+  // The token goes in the socket's first frame, never in its URL: URLs end up in the
+  // logs of every proxy on the way.
   function connect() {
     if (!session || ws) return;
     clearTimeout(reconnectTimer);
     reconnectTimer = null;
-    const sock = new WebSocket(wsBase + '/api/chat/ws?token=' + encodeURIComponent(session.token));
+    const sock = new WebSocket(wsBase + '/api/chat/ws');
+    const token = session.token;
     ws = sock;
-    sock.onopen = () => {
-      attempts = 0;
-      showStatus('');
-      catchUp(true); // covers anything sent while we were (re)connecting
-      // Keep idle proxies from dropping the socket.
-      pingTimer = setInterval(() => sock.send(JSON.stringify({ type: 'ping' })), 25000);
-    };
+    sock.onopen = () => sock.send(JSON.stringify({ type: 'auth', token }));
     sock.onmessage = (e) => {
       let data;
       try { data = JSON.parse(e.data); } catch { return; }
-      if (data && data.type === 'message') addMessage(data.message, true);
+      if (!data) return;
+      if (data.type === 'ready') {
+        socketReady = true;
+        attempts = 0; // only a socket the server took counts as a success
+        showStatus('');
+        catchUp(true); // covers anything sent while we were (re)connecting
+        // Keep idle proxies from dropping the socket.
+        pingTimer = setInterval(() => sock.send(JSON.stringify({ type: 'ping' })), 25000);
+      } else if (data.type === 'message') {
+        addMessage(data.message, true);
+      }
     };
-    sock.onclose = () => {
+    sock.onclose = (e) => {
       clearInterval(pingTimer);
       if (ws !== sock) return; // closed on purpose by disconnect()
       ws = null;
+      socketReady = false;
+      if (e.code === 4401) { // "session_expired" or "invalid_token": retrying cannot help
+        if (session && session.token === token) sessionEnded();
+        return;
+      }
       if (attempts > 0) showStatus(t.reconnecting);
       // Exponential backoff with jitter, capped at 30 s.
       const delay = Math.min(30000, 1000 * 2 ** attempts) * (0.75 + Math.random() * 0.25);
       attempts += 1;
-      // Browsers hide the handshake status, so poll first: a 401 there ends the
-      // session instead of retrying a dead token forever.
-      reconnectTimer = setTimeout(() => catchUp(true).then(connect), delay);
+      reconnectTimer = setTimeout(connect, delay);
     };
   }
 
   function disconnect() {
     const sock = ws;
     ws = null;
+    socketReady = false;
     clearTimeout(reconnectTimer);
     clearInterval(pingTimer);
     if (sock) sock.close();
@@ -517,7 +546,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
         data = await api('POST', '/api/chat/link-code');
       } catch (err) {
         if (err.status !== 401) throw err;
-        resetSession(); // stale token: one retry with a fresh session
+        sessionEnded(); // expired or stale token: one retry with a fresh session
         lineCard.hidden = false;
         lineBtn.setAttribute('aria-expanded', 'true');
         await ensureSession();
@@ -632,7 +661,7 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
   window.HelpdeskWidget = Object.freeze({
     open, close,
     get sessionId() { return session ? session.session_id : null; },
-    get connected() { return !!ws && ws.readyState === WebSocket.OPEN; },
+    get connected() { return !!ws && socketReady && ws.readyState === WebSocket.OPEN; },
     // Once the panel has opened: the LINE add-friend URL, or null when LINE is off.
     get lineUrl() { return lineUrl; },
   });
