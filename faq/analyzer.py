@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from faq.english import STOPWORDS, stem
 from faq.normalize import hiragana_table, kana_key_of_normalized, normalize
+from faq.romaji import RomajiReader
 
 # Parts of speech that carry the topic of a question.
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "代名詞"})
@@ -134,6 +135,7 @@ class TextAnalyzer:
         """``loanwords``: also index English words by their katakana loanword form
         (coupon → クーポン) so that English queries meet a Japanese FAQ."""
         self._loanwords = loanwords
+        self._romaji = RomajiReader()
         self._lock = threading.Lock()
         self._tokenizer: Any = None
         self._mode_c: Any = None
@@ -218,18 +220,32 @@ class TextAnalyzer:
         guessed: set[str] = set()
         pos = 0
         latin: list[str] = []
+        typed: list[str] = []
         for m in _LATIN_WORD.finditer(norm):
             self._japanese(norm[pos : m.start()], words, runs, synonyms, guessed)
             word = m.group().strip("'’-")
-            if word and word not in STOPWORDS:
-                words.append(stem(word))
-                latin.append(word)
+            if word:
+                typed.append(word)
+                if word not in STOPWORDS:
+                    words.append(stem(word))
+                    latin.append(word)
             pos = m.end()
         self._japanese(norm[pos:], words, runs, synonyms, guessed)
         if self._loanwords and latin:
             forms = self._katakana_forms(latin)
             words += forms
             guessed.update(forms)
+        if self._loanwords and typed and norm.isascii():
+            # Japanese typed in romaji ("puran henkou shitai") read back as kana: its
+            # readings meet the FAQ's, and the tokenizer's words for it count as guesses.
+            # Only a message with no Japanese script at all: whoever can type kana
+            # writes Latin words as English (家のWi-Fi, receiptがほしい).
+            kana = self._romaji.read(typed)
+            if kana is not None:
+                found: list[str] = []
+                self._japanese(kana, found, runs, synonyms, guessed)
+                words += found
+                guessed.update(found)
         return Terms(words, synonyms, runs or [], kana_key_of_normalized(norm), guessed)
 
     def _katakana_forms(self, latin: list[str]) -> list[str]:
