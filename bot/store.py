@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +28,9 @@ async def get_or_create_identity(
     """The identity for (channel, external id), creating a new customer for a new one.
 
     The row is locked on PostgreSQL so that two messages from one customer arriving at
-    once are handled one after the other and cannot open two conversations.
+    once are handled one after the other and cannot open two conversations. Two
+    transactions that both find no row both insert one; the unique key lets one win,
+    and the other, its savepoint (customer included) rolled back, takes the winner's.
     """
     query = (
         select(Identity)
@@ -37,16 +40,21 @@ async def get_or_create_identity(
     identity = (await session.exec(query)).first()
     if identity is not None:
         return identity
-    customer = Customer(created_at=now)
-    session.add(customer)
-    await session.flush()
-    assert customer.id is not None
-    identity = Identity(
-        customer_id=customer.id, channel=channel, external_id=external_id, created_at=now
-    )
-    session.add(identity)
-    await session.flush()
-    return identity
+    try:
+        async with session.begin_nested():
+            customer = Customer(created_at=now)
+            session.add(customer)
+            await session.flush()
+            assert customer.id is not None
+            identity = Identity(
+                customer_id=customer.id, channel=channel, external_id=external_id, created_at=now
+            )
+            session.add(identity)
+            await session.flush()
+        return identity
+    except IntegrityError:
+        # The other insert has committed (PostgreSQL made ours wait for it): read it.
+        return (await session.exec(query)).one()
 
 
 async def open_conversation_for(session: AsyncSession, identity: Identity) -> Conversation | None:
