@@ -11,7 +11,8 @@ Definitions (the README repeats them):
   all conversations. **Handoff rate**: conversations with a handoff, divided by all. The
   two add up to exactly 100%.
 * **FCR**: resolved conversations not followed by another conversation of the same
-  customer within the window (default 7 days) after they closed — divided by resolved
+  customer opened within the window (default 7 days) after they closed (one opened
+  while they were still open, on another channel, is not a follow-up) — divided by resolved
   conversations whose window has closed by `now`. Reported for bot-resolved (no
   handoff) and agent-resolved (handed off) conversations separately. (A message after
   resolution always opens a new conversation, so a "reopen" is such a follow-up.)
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -193,7 +195,7 @@ async def summary(
     ids = select(Conversation.id).where(*in_period).scalar_subquery()
     handoffs = await _handoffs(session, ids)
     answered = await _answered(session, ids)
-    follow_ups = await _next_opened(session, start)
+    follow_ups = await _next_opened(session, ids)
 
     self_resolved = contained = 0
     fcr_bot, fcr_agent = [0, 0], [0, 0]
@@ -279,19 +281,30 @@ async def _answered(session: AsyncSession, ids: Any) -> set[int]:
     return set((await session.exec(query)).all())
 
 
-async def _next_opened(session: AsyncSession, start: datetime) -> dict[int, datetime]:
-    """For each conversation opened since `start`, when the same customer next opened
-    another one (any channel), if ever. A window function does it in the database; the
-    next conversation of one opened in the period was opened in or after it, so nothing
-    before `start` is needed."""
-    opened = col(Conversation.opened_at)
+async def _next_opened(session: AsyncSession, ids: Any) -> dict[int, datetime]:
+    """For each closed conversation of the period, when the same customer next opened
+    another one (any channel) at or after its close, if ever: its follow-up, if that
+    came within the window. A conversation opened while this one was still open (the
+    customer wrote on LINE during a web chat) is not a follow-up of it: both were the
+    first contact."""
+    later = aliased(Conversation)
+    opened = col(later.opened_at)
+    # type_: without it SQLite hands the timestamp back as text
+    timestamp = Conversation.__table__.c.opened_at.type  # type: ignore[attr-defined]
     following = (
-        # type_: without it SQLite hands the timestamp back as text
-        func.lead(opened, type_=Conversation.__table__.c.opened_at.type)  # type: ignore[attr-defined]
-        .over(partition_by=col(Conversation.customer_id), order_by=(opened, col(Conversation.id)))
+        select(func.min(opened, type_=timestamp))
+        .where(
+            col(later.customer_id) == col(Conversation.customer_id),
+            col(later.id) != col(Conversation.id),
+            opened >= col(Conversation.closed_at),
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
         .label("next_opened")
     )
-    query = select(col(Conversation.id), following).where(opened >= start)
+    query = select(col(Conversation.id), following).where(
+        col(Conversation.id).in_(ids), col(Conversation.closed_at).is_not(None)
+    )
     rows = (await session.exec(query)).all()
     return {cid: nxt for cid, nxt in rows if cid is not None and nxt is not None}
 
