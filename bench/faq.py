@@ -1,11 +1,13 @@
 """All FAQ-matching figures in one run: accuracy, decisions, latency, build, loop lag.
 
     .venv/bin/python -m bench.faq [--eval-dir ../shared/eval] [--skip-scale]
-        [--repeats 3] [--reloads 5]
+        [--repeats 3] [--reloads 5] [--unseal]
 
-* sakura-mart (``EVAL/sakura-mart``) and banking77 10-shot (built on the fly from
-  ``EVAL/banking77/train.csv`` into a temporary directory by ``bench/banking77_faq.py``,
-  fixed seed): eval figures on even rows (tuning), odd rows (held out) and all rows;
+* sakura-mart and hikari-mobile: eval figures on the open rows (and the sealed ones with
+  ``--unseal``), with what each was tuned on (:mod:`bench.faq_domains`);
+* banking77 10-shot (built on the fly from ``EVAL/banking77/train.csv`` into a temporary
+  directory by ``bench/banking77_faq.py``, fixed seed): eval figures on even rows
+  (tuning), odd rows (held out) and all rows;
 * search latency p50/p99 on a 2,000-entry FAQ (one core, sakura-mart queries);
 * cold index build time of a 10,000-entry FAQ (median of ``--repeats``, each with a fresh
   :class:`faq.build_cache.BuildCache`, helper processes started included): in one process
@@ -47,6 +49,7 @@ from bench.faq_data import (
     scaled_entries,
     synthetic_faq_entries,
 )
+from bench.faq_domains import report_domains
 from bench.faq_eval import report_halves
 from faq.analysis_pool import usable_cores
 from faq.build_cache import BuildCache
@@ -186,11 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-scale", action="store_true", help="accuracy figures only")
     parser.add_argument("--repeats", type=int, default=3, help="cold builds per figure")
     parser.add_argument("--reloads", type=int, default=5, help="hot reloads measured")
+    parser.add_argument("--unseal", action="store_true",
+                        help="also report the sealed rows of the Japanese domains")  # fmt: skip
     args = parser.parse_args(argv)
     eval_dir: Path = args.eval_dir
     thresholds = Thresholds()
     sakura = eval_dir / "sakura-mart"
-    report_halves(sakura / "faq.yaml", sakura / "queries-dev.tsv", thresholds, "sakura-mart")
+    report_domains(eval_dir, thresholds, args.unseal)
     with tempfile.TemporaryDirectory() as tmp:
         banking77_faq.main([str(eval_dir / "banking77" / "train.csv"), tmp])
         report_halves(Path(tmp) / "faq", Path(tmp) / "queries-dev.tsv", thresholds,
