@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.engine import Engine
+from bot.header_values import HeaderNotAscii, bearer_token
 from bot.linking import issue_code
 from bot.messages import Inbound
 from bot.models import Identity
@@ -38,6 +39,7 @@ from channels.web.sessions import (
 )
 
 HISTORY_PAGE = 500
+INVALID_TOKEN = "missing or invalid token"
 WIDGET_API_PREFIX = "/api/chat/"
 NEW_SESSION_PATH = "/api/chat/sessions"
 # The widget only ever sends {"type": "ping"}; anything much bigger is not ours.
@@ -221,17 +223,22 @@ class WebChatApi:
         async with self._sessions() as session:
             chat = await authenticate(session, token)
         if chat is None:
-            raise web.HTTPUnauthorized(
-                text=json.dumps({"error": "missing or invalid token"}),
-                content_type="application/json",
-            )
+            raise _unauthorized(INVALID_TOKEN)
         return chat
 
 
 def _bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    """The chat token of `Authorization: Bearer`, "" without one; a 401 saying why when
+    the header is not ASCII."""
+    try:
+        token = bearer_token(request)
+    except HeaderNotAscii as exc:
+        raise _unauthorized(f"{INVALID_TOKEN}: {exc}") from None
+    return token.decode("ascii") if token is not None else ""
+
+
+def _unauthorized(reason: str) -> web.HTTPUnauthorized:
+    return web.HTTPUnauthorized(text=json.dumps({"error": reason}), content_type="application/json")
 
 
 def _is_ping(data: str) -> bool:
