@@ -9,7 +9,10 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.header_values import HeaderNotAscii, bearer_token
 from handoff.queue import waiting_cases
+
+INVALID_ADMIN_TOKEN = "missing or invalid admin token"
 
 
 class AdminGuard:
@@ -21,13 +24,13 @@ class AdminGuard:
     def check(self, request: web.Request) -> None:
         if self._token is None:
             raise json_http(web.HTTPForbidden, "the admin API is off: set HELPDESK_ADMIN_TOKEN")
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        try:
+            given = bearer_token(request)
+        except HeaderNotAscii as exc:
+            raise json_http(web.HTTPUnauthorized, f"{INVALID_ADMIN_TOKEN}: {exc}") from None
         # compare_digest: the time taken must not tell how much of a guess was right.
-        # surrogatepass: header bytes that are not UTF-8 arrive as surrogate escapes.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode("utf-8", "surrogatepass"), self._token.encode()
-        ):
-            raise json_http(web.HTTPUnauthorized, "missing or invalid admin token")
+        if given is None or not hmac.compare_digest(given, self._token.encode()):
+            raise json_http(web.HTTPUnauthorized, INVALID_ADMIN_TOKEN)
 
 
 class AdminApi:

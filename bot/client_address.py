@@ -40,6 +40,10 @@ def address_key(raw: str) -> str | None:
     """The limit key of an address as written in a header ("1.2.3.4", "1.2.3.4:5678",
     "[2001:db8::1]:443", "2001:db8::1"), or None when it is not an address."""
     text = raw.strip()
+    if not text.isascii():
+        # Header bytes that are not UTF-8 arrive as surrogate escapes, and ipaddress
+        # takes them in an IPv6 zone ("fe80::1%\udcff"): no address is written so.
+        return None
     if text.startswith("["):
         text = text[1:].partition("]")[0]
     elif text.count(":") == 1:

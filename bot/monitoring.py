@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -24,7 +25,24 @@ from bot.backlog import Backlog, read_backlog
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.db_outage import RETRY_AFTER_SECONDS, describe
+from bot.header_values import HeaderNotAscii, ascii_header, bearer_token
 from bot.metrics import Metrics
+
+INVALID_METRICS_TOKEN = "missing or invalid metrics token"
+# A version prometheus_client can compare: it raised TypeError on `version=x.1`, and it
+# writes the version back into the response's Content-Type.
+_VERSION = re.compile(r"\d{1,4}(?:\.\d{1,4}){0,3}")
+
+
+def negotiable(accept: str) -> str:
+    """The media ranges of an Accept header that prometheus_client's `choose_encoder` can
+    work with: those without a version, or with one made of numbers."""
+    usable = []
+    for media_range in accept.split(","):
+        params = (param.strip().partition("=") for param in media_range.split(";")[1:])
+        if all(_VERSION.fullmatch(value) for key, _, value in params if key == "version"):
+            usable.append(media_range)
+    return ",".join(usable)
 
 
 class MetricsGuard:
@@ -37,12 +55,14 @@ class MetricsGuard:
     def check(self, request: web.Request) -> None:
         if not self._tokens:
             return
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        offered = given.strip().encode()
+        try:
+            offered = bearer_token(request)
+        except HeaderNotAscii as exc:
+            raise json_http(web.HTTPUnauthorized, f"{INVALID_METRICS_TOKEN}: {exc}") from None
         # Every token is compared, in constant time, so timing tells nothing either.
-        matches = [hmac.compare_digest(offered, token) for token in self._tokens]
-        if scheme.lower() != "bearer" or not any(matches):
-            raise json_http(web.HTTPUnauthorized, "missing or invalid metrics token")
+        matches = [hmac.compare_digest(offered or b"", token) for token in self._tokens]
+        if offered is None or not any(matches):
+            raise json_http(web.HTTPUnauthorized, INVALID_METRICS_TOKEN)
 
 
 class MonitoringApi:
@@ -83,7 +103,11 @@ class MonitoringApi:
     async def metrics(self, request: web.Request) -> web.Response:
         self._guard.check(request)
         backlog = await self._backlog()
-        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+        try:
+            accept = ascii_header(request, "Accept")
+        except HeaderNotAscii as exc:
+            raise json_http(web.HTTPBadRequest, str(exc)) from None
+        encode, content_type = choose_encoder(negotiable(accept))
         body = encode(_Scrape(self._metrics, backlog))
         return web.Response(body=body, headers={"Content-Type": content_type})
 

@@ -71,11 +71,13 @@ _NO_DATABASE = ("/healthz", "/readyz", OPENAPI_PATH, "/", "/widget.js")
 
 
 def _with_operational_errors(paths: dict[str, Any]) -> dict[str, Any]:
-    """Add the answers any route may give whatever its input: 429 from the widget API's
-    rate limits, 503 while the database is unreachable."""
+    """Add the answers any route may give whatever its input: 413 to a body over the
+    limit (refused by its declared length before the route is reached), 429 from the
+    widget API's rate limits, 503 while the database is unreachable."""
     for path, operations in paths.items():
         for operation in operations.values():
             responses = operation["responses"]
+            responses.setdefault("413", _errors(413)["413"])
             if path.startswith("/api/chat/"):
                 responses.setdefault("429", _retry_later("Rate limited: retry after the wait"))
             if path not in _NO_DATABASE and not path.startswith("/dashboard"):
@@ -371,8 +373,14 @@ def _metrics() -> dict[str, Any]:
         # Open when no metrics or admin token is set; else either token as a bearer.
         "security": [{"metricsToken": []}, {}],
         "responses": {
-            "200": _text("text/plain", "The metrics exposition"),
-            **_errors(401),
+            "200": {
+                "description": "The metrics exposition",
+                "content": {
+                    media_type: {"schema": {"type": "string"}}
+                    for media_type in ("text/plain", "application/openmetrics-text")
+                },
+            },
+            **_errors(400, 401),
         },
     }
 

@@ -14,11 +14,14 @@ class Reply:
     body: bytes
 
 
-def request_bytes(method: str, target: str, headers: list[tuple[str, bytes]]) -> bytes:
-    """A request without a body; `Connection: close` so the reply ends with the socket."""
+def request_bytes(
+    method: str, target: str, headers: list[tuple[str, bytes]], body: bytes = b""
+) -> bytes:
+    """A request with exactly these header bytes; `Connection: close` so the reply ends
+    with the socket."""
     lines = [f"{method} {target} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close"]
     lines += [name.encode() + b": " + value for name, value in headers]
-    lines += [b"Content-Length: 0", b"", b""]
+    lines += [f"Content-Length: {len(body)}".encode(), b"", body]
     return b"\r\n".join(lines)
 
 

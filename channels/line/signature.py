@@ -12,9 +12,9 @@ def sign(channel_secret: str, body: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def verify(channel_secret: str, body: bytes, signature: str) -> bool:
-    """True when `signature` is LINE's signature of exactly these bytes."""
-    # A base64 digest is ASCII, and compare_digest refuses str with anything else.
-    if not signature or not signature.isascii():
+def verify(channel_secret: str, body: bytes, signature: bytes) -> bool:
+    """True when `signature` (the header's bytes) is LINE's signature of exactly these
+    bytes."""
+    if not signature:
         return False
-    return hmac.compare_digest(sign(channel_secret, body), signature)
+    return hmac.compare_digest(sign(channel_secret, body).encode(), signature)

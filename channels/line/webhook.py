@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.header_values import HeaderNotAscii, ascii_header
 from bot.inbox import InboxProcessor, store_events
 from bot.metrics import Metrics
 from bot.models import InboxStatus
@@ -23,6 +24,8 @@ from channels.line.events import LINE, MalformedEvent, event_id, sender
 from channels.line.signature import verify
 
 WEBHOOK_PATH = "/webhooks/line"
+SIGNATURE_HEADER = "X-Line-Signature"
+INVALID_SIGNATURE = f"missing or invalid {SIGNATURE_HEADER}"
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -54,9 +57,14 @@ class LineWebhook:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _error(413, "request body is too large")
-        if not verify(self._secret, body, request.headers.get("X-Line-Signature", "")):
+        try:
+            signature = ascii_header(request, SIGNATURE_HEADER)
+        except HeaderNotAscii as exc:
+            self._log.warning("line webhook with a signature that is not ASCII refused")
+            return _error(401, f"{INVALID_SIGNATURE}: {exc}")
+        if not verify(self._secret, body, signature.encode("ascii")):
             self._log.warning("line webhook with a missing or wrong signature refused")
-            return _error(401, "missing or invalid X-Line-Signature")
+            return _error(401, INVALID_SIGNATURE)
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:

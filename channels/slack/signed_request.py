@@ -16,6 +16,7 @@ from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.clock import Clock
+from bot.header_values import HeaderNotAscii, ascii_header
 from bot.storable import unstorable
 
 # What Bolt's own verification answers, so a refusal reads the same either way.
@@ -49,6 +50,8 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "function_data": (dict,),
 }
 _LISTS_OF_OBJECTS = ("authorizations", "actions", "response_urls")
+# Bolt takes the first action of a click without looking (`body["actions"][0]`).
+_NEVER_EMPTY = ("actions",)
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 # Bolt reads at most body.event.message.<field>; a deeper nesting is left alone.
 _MAX_DEPTH = 3
@@ -71,8 +74,11 @@ async def read_signed_request(
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise SlackRequestRefused(413, "request body is too large") from None
-    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    signature = request.headers.get("X-Slack-Signature", "")
+    try:
+        timestamp = ascii_header(request, "X-Slack-Request-Timestamp")
+        signature = ascii_header(request, "X-Slack-Signature")
+    except HeaderNotAscii as exc:
+        raise SlackRequestRefused(401, f"{INVALID_SIGNATURE}: {exc}") from None
     if not signed_by_slack(signing_secret, raw, timestamp, signature, clock().timestamp()):
         raise SlackRequestRefused(401, INVALID_SIGNATURE)
     try:
@@ -116,8 +122,8 @@ def signed_by_slack(
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
-    expected = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(b"v0=" + digest.encode(), signature.encode("ascii"))
 
 
 def shape_problem(payload: dict[str, object], where: str, depth: int = 0) -> str | None:
@@ -132,6 +138,8 @@ def shape_problem(payload: dict[str, object], where: str, depth: int = 0) -> str
         if key in _LISTS_OF_OBJECTS and isinstance(value, list):
             if not all(isinstance(item, dict) for item in value):
                 return f"{where}.{key} must hold objects"
+            if key in _NEVER_EMPTY and not value:
+                return f"{where}.{key} must hold at least one"
             if value:
                 problem = shape_problem(value[0], f"{where}.{key}[0]", depth + 1)
                 if problem is not None:

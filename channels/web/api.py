@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.db_outage import describe, is_database_unavailable
 from bot.engine import Engine
+from bot.header_values import HeaderNotAscii, bearer_token
 from bot.linking import issue_code
 from bot.messages import Inbound
 from bot.models import Identity
@@ -268,10 +269,7 @@ class WebChatApi:
     async def _authenticate(self, request: web.Request, token: str) -> WebSession:
         found = await self._check_token(token)
         if isinstance(found, Refusal):
-            raise web.HTTPUnauthorized(
-                text=json.dumps({"error": REFUSAL_TEXTS[found], "code": found.value}),
-                content_type="application/json",
-            )
+            raise _unauthorized(found)
         return found
 
     async def _check_token(self, token: str) -> WebSession | Refusal:
@@ -283,9 +281,20 @@ class WebChatApi:
 
 
 def _bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    """The chat token of `Authorization: Bearer`, "" without one; a 401 saying why when
+    the header is not ASCII."""
+    try:
+        token = bearer_token(request)
+    except HeaderNotAscii as exc:
+        raise _unauthorized(Refusal.INVALID, str(exc)) from None
+    return token.decode("ascii") if token is not None else ""
+
+
+def _unauthorized(refusal: Refusal, detail: str = "") -> web.HTTPUnauthorized:
+    """A 401 naming why; its code tells the widget whether to start a new session."""
+    reason = f"{REFUSAL_TEXTS[refusal]}: {detail}" if detail else REFUSAL_TEXTS[refusal]
+    body = {"error": reason, "code": refusal.value}
+    return web.HTTPUnauthorized(text=json.dumps(body), content_type="application/json")
 
 
 def _is_ping(data: str) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
+from bot.header_values import HeaderNotAscii, ascii_header
 from channels.web.api import WIDGET_API_PREFIX
 
 ALLOWED_METHODS = "GET, POST"
@@ -60,7 +61,13 @@ def _preflight(request: web.Request, origin: str | None) -> web.Response:
         response = web.json_response({"error": "this origin may not use the chat API"}, status=403)
         _add_vary(response.headers)
         return response
-    asked = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, "")
+    try:
+        asked = ascii_header(request, hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
+    except HeaderNotAscii as exc:
+        # Refused with the reason, not echoed: the bytes need not even be UTF-8.
+        response = web.json_response({"error": str(exc)}, status=403)
+        _add_vary(response.headers)
+        return response
     headers = [h.strip().lower() for h in asked.split(",") if h.strip()]
     refused = [h for h in headers if h not in ALLOWED_HEADERS]
     if refused:

@@ -26,6 +26,7 @@ from aiohttp.typedefs import Middleware
 from bot.client_address import client_address
 from bot.clock import Clock
 from bot.config import LimitSettings
+from bot.header_values import HeaderNotAscii, bearer_token
 from bot.ratelimit import RateLimiter
 from channels.web.api import NEW_SESSION_PATH, WIDGET_API_PREFIX
 
@@ -63,9 +64,7 @@ def widget_throttle(limits: LimitSettings, clock: Clock, logger: logging.Logger)
             else:
                 token = _bearer(request)
                 if token:
-                    # Header bytes that are not UTF-8 arrive as surrogate escapes.
-                    raw = token.encode("utf-8", "surrogateescape")
-                    checks.append((by_session, hashlib.sha256(raw).hexdigest()))
+                    checks.append((by_session, hashlib.sha256(token).hexdigest()))
         for check, key in checks:
             if check is None:
                 continue
@@ -84,6 +83,8 @@ def widget_throttle(limits: LimitSettings, clock: Clock, logger: logging.Logger)
     return middleware
 
 
-def _bearer(request: web.Request) -> str:
-    scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+def _bearer(request: web.Request) -> bytes | None:
+    try:
+        return bearer_token(request)
+    except HeaderNotAscii:
+        return None  # no session's token: the API refuses it, before any write

@@ -65,6 +65,10 @@ def test_fewer_hops_than_proxies_falls_back_to_the_peer() -> None:
         ("::ffff:203.0.113.9", "203.0.113.9"),
         ("unknown", None),
         ("", None),
+        # Bytes that are not UTF-8 arrive as surrogate escapes; ipaddress took them as
+        # an IPv6 zone.
+        ("fe80::1%\udcff", None),
+        ("203.0.113.9\udcff", None),
     ],
 )
 def test_address_keys(raw: str, key: str | None) -> None:

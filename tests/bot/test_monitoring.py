@@ -4,6 +4,7 @@ LINE's API faked and its webhooks signed as LINE signs them."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.fakes.clock import ManualClock
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.line_webhook import LineSender
 from tests.fakes.settling import unsettled
+from tests.raw_http import request_bytes, send_raw
 
 SECRET = "line-channel-secret-0123456789"
 TOKEN = "line-access-token-0123456789"
@@ -69,7 +71,9 @@ class Monitored:
     async def settle(self) -> None:
         """Let the inbox and outbox finish what is due, as the LINE tests do."""
         models = (
-            (Outbox, "conversation_id"), (InboundEvent, "sender"), (EventDelivery, "group_key")
+            (Outbox, "conversation_id"),
+            (InboundEvent, "sender"),
+            (EventDelivery, "group_key"),
         )
         async with asyncio.timeout(10):
             while True:
@@ -229,6 +233,31 @@ async def test_metrics_wants_a_token_when_one_is_set(monitored: Monitored) -> No
     assert value(await monitored.scrape(token=METRICS), "helpdesk_database_up") == 1
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        b"Bearer \xff\xfe\xed\xa0\x80",
+        b"Bearer " + METRICS.encode() + b"\x80",
+        METRICS.encode() + b"\xe9",
+        "Bearer メトリクス".encode(),
+    ],
+)
+async def test_a_metrics_token_that_is_not_ascii_is_refused_with_a_reason(
+    monitored: Monitored, authorization: bytes
+) -> None:
+    # aiohttp hands such header bytes on as surrogate escapes; encoding them to compare
+    # the token raised: a 500 (found by the fuzz run).
+    port = monitored.client.server.port
+    assert port is not None
+    reply = await send_raw(
+        port, request_bytes("GET", "/metrics", [("Authorization", authorization)])
+    )
+    assert reply.status == 401
+    assert json.loads(reply.body) == {
+        "error": "missing or invalid metrics token: the Authorization header is not ASCII"
+    }
+
+
 async def test_metrics_is_open_without_any_token(
     aiohttp_client: ClientMaker, aiohttp_server: ServerMaker, database: Database, faq_dir: Path
 ) -> None:
@@ -252,6 +281,43 @@ async def test_metrics_speaks_openmetrics_when_asked(monitored: Monitored) -> No
     assert r.status == 200
     assert r.headers["Content-Type"].startswith("application/openmetrics-text")
     assert (await r.text()).rstrip().endswith("# EOF")
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        # prometheus_client compared "x" with 1: a TypeError, a 500 (found by the fuzz run).
+        ("application/openmetrics-text; version=x.1", "text/plain; version=0.0.4"),
+        ("text/plain; version=1.0.0 x", "text/plain; version=0.0.4"),
+        # A usable range after an unusable one is still honoured, and the unusable
+        # version is not written back into the Content-Type.
+        (
+            "application/openmetrics-text; version=1.0.0.x, application/openmetrics-text",
+            "application/openmetrics-text; version=1.0.0",
+        ),
+    ],
+)
+async def test_an_accept_version_that_is_not_a_number_gets_a_format_it_can(
+    monitored: Monitored, accept: str, content_type: str
+) -> None:
+    headers = {"Authorization": f"Bearer {METRICS}", "Accept": accept}
+    r = await monitored.client.get("/metrics", headers=headers)
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith(content_type + ";")
+
+
+async def test_an_accept_header_that_is_not_ascii_is_refused_with_a_reason(
+    monitored: Monitored,
+) -> None:
+    port = monitored.client.server.port
+    assert port is not None
+    headers = [
+        ("Authorization", f"Bearer {METRICS}".encode()),
+        ("Accept", b"application/openmetrics-text; version=1.0.0\xff"),
+    ]
+    reply = await send_raw(port, request_bytes("GET", "/metrics", headers))
+    assert reply.status == 400
+    assert json.loads(reply.body) == {"error": "the Accept header is not ASCII"}
 
 
 async def test_ready_and_healthy(monitored: Monitored) -> None:

@@ -201,7 +201,9 @@ async def test_a_signature_header_that_is_not_utf8_is_refused(line: Line) -> Non
     request = request_bytes("POST", "/webhooks/line", [("X-Line-Signature", b"\xff\xfe==")])
     reply = await send_raw(line.client.server.port, request)
     assert reply.status == 401
-    assert json.loads(reply.body) == {"error": "missing or invalid X-Line-Signature"}
+    assert json.loads(reply.body) == {
+        "error": "missing or invalid X-Line-Signature: the X-Line-Signature header is not ASCII"
+    }
 
 
 @pytest.mark.parametrize(

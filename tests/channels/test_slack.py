@@ -482,6 +482,9 @@ async def test_business_hours_tell_the_customer_when_a_person_will_reply(
          "body is not a Slack payload"),
         (b"payload=%7B%22actions%22%3A+5%7D", "application/x-www-form-urlencoded",
          "body is not a Slack payload: body.actions must be an array"),
+        (b"payload=%7B%22type%22%3A+%22block_actions%22%2C+%22actions%22%3A+%5B%5D%7D",
+         "application/x-www-form-urlencoded",
+         "body is not a Slack payload: body.actions must hold at least one"),
         (b"command=%2Fhelpdesk&text=queue", "application/json; charset=no-such-charset",
          "body is not a Slack payload"),
     ],
@@ -496,17 +499,22 @@ async def test_signed_bodies_slack_never_sends_are_refused_with_400(
 
 
 @pytest.mark.parametrize(
-    ("timestamp", "signature"),
-    [("soon", "v0=00"), ("１７９０", "v0=00"), ("1", "v0=é"), ("9" * 5000, "v0=00")],
+    ("timestamp", "signature", "reason"),
+    [
+        ("soon", "v0=00", "invalid request"),
+        ("１７９０", "v0=00", "invalid request: the X-Slack-Request-Timestamp header is not ASCII"),
+        ("1", "v0=é", "invalid request: the X-Slack-Signature header is not ASCII"),
+        ("9" * 5000, "v0=00", "invalid request"),
+    ],
 )
 async def test_an_odd_timestamp_or_signature_is_refused_with_401(
-    desk: Desk, timestamp: str, signature: str
+    desk: Desk, timestamp: str, signature: str, reason: str
 ) -> None:
     # slack_sdk's verifier took int() of the timestamp; a broken body was parsed before
     # the signature was checked at all.
     r = await desk.send(b"{not json", "application/json", timestamp=timestamp, signature=signature)
     assert r.status == 401
-    assert (await r.json()) == {"error": "invalid request"}
+    assert (await r.json()) == {"error": reason}
 
 
 async def test_an_oversized_request_is_a_json_413(desk: Desk) -> None:

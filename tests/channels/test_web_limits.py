@@ -8,6 +8,7 @@ here; what must not be stored is checked on both in test_access.py.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.app import SERVICES, create_app
 from bot.config import Settings
 from tests.chat_socket import WS_PATH, authenticated
 from tests.fakes.clock import ManualClock
+from tests.raw_http import request_bytes, send_raw
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 Client = TestClient[Any, Any]
@@ -279,6 +281,26 @@ async def test_preflight_is_answered_for_configured_origins_only(make_app: MakeA
 
     r = await client.options("/api/chat/messages", headers=preflight_headers(SHOP, "x-admin"))
     assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_a_preflight_asking_for_headers_that_are_not_ascii_is_refused_with_a_reason(
+    make_app: MakeApp,
+) -> None:
+    # The refused names were echoed into the error, surrogate escapes and all.
+    client = await make_app(HELPDESK_CORS_ORIGINS=SHOP)
+    assert client.server.port is not None
+    headers = [
+        ("Origin", SHOP.encode()),
+        ("Access-Control-Request-Method", b"POST"),
+        ("Access-Control-Request-Headers", b"authorization, x-\xff\xfe"),
+    ]
+    reply = await send_raw(
+        client.server.port, request_bytes("OPTIONS", "/api/chat/messages", headers)
+    )
+    assert reply.status == 403
+    assert json.loads(reply.body) == {
+        "error": "the Access-Control-Request-Headers header is not ASCII"
+    }
 
 
 async def test_answers_carry_the_origin_only_when_it_is_configured(make_app: MakeApp) -> None:

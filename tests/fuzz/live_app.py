@@ -43,6 +43,10 @@ SLACK_TOKEN = "xoxb-1234-5678-slacktoken"
 SLACK_CHANNEL = "C0HANDOFF1"
 ADMIN_TOKEN = "admin-token-0123456789"
 IDENTITY_SECRET = "identity-secret-0123456789"
+# A site allowed to embed the widget, so that the CORS code has an origin to match.
+CORS_ORIGIN = "https://shop.example"
+# Proxies said to append to X-Forwarded-For, so that the header is parsed at all.
+TRUSTED_PROXIES = 2
 # Loggers besides the app's whose errors mean an exception nobody handled.
 LIBRARY_LOGGERS = ("aiohttp.server", "aiohttp.web", "asyncio", "apscheduler")
 SETTLE_SECONDS = 60.0
@@ -128,6 +132,8 @@ class LiveApp:
                 "HELPDESK_RATE_LIMIT_SESSION_PER_MINUTE": "0",
                 "HELPDESK_RATE_LIMIT_ADDRESS_PER_MINUTE": "0",
                 "HELPDESK_RATE_LIMIT_NEW_SESSIONS_PER_MINUTE": "0",
+                "HELPDESK_TRUST_FORWARDED_FOR": str(TRUSTED_PROXIES),
+                "HELPDESK_CORS_ORIGINS": CORS_ORIGIN,
                 # Its Slack checks count the cases' messages; a digest would be one more.
                 "HELPDESK_DIGEST_TIME": "off",
                 "LINE_CHANNEL_SECRET": LINE_SECRET,
