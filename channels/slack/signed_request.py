@@ -33,6 +33,8 @@ _MISSHAPEN = (TypeError, KeyError, IndexError, AttributeError)
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "type": (str,),
     "challenge": (str,),
+    # looked up in processed_event on a retry
+    "event_id": (str,),
     "event": (dict,),
     "authorizations": (list,),
     "actions": (list,),

@@ -476,6 +476,8 @@ async def test_business_hours_tell_the_customer_when_a_person_will_reply(
          "application/json", "body is not a Slack payload: body.event.message must be"),
         (b'{"type": "url_verification", "challenge": null}', "application/json",
          "body is not a Slack payload: body.challenge must be a string"),
+        (b'{"type": "event_callback", "event": {"type": "message"}, "event_id": [null]}',
+         "application/json", "body is not a Slack payload: body.event_id must be a string"),
         (b'{"type": "event_callback", "event": {"type": "message", "text": "a\\u0000"}}',
          "application/json", "body is not a Slack payload: text contains a NUL"),
         (b"payload=%7Bnot+json", "application/x-www-form-urlencoded",
@@ -554,3 +556,11 @@ async def test_case_buttons_without_a_case_number_or_a_user_do_nothing(
 async def test_resolve_command_with_a_number_no_case_can_have(desk: Desk) -> None:
     for number in ("9223372036854775808", "2147483648", "0"):
         assert await desk.command(f"resolve #{number}") == f"There is no case #{number}."
+
+
+async def test_a_retry_whose_event_id_is_not_a_string_is_a_400(desk: Desk) -> None:
+    # found by the fuzz suite: the retry lookup sent the list to the database (500)
+    body = b'{"type": "event_callback", "event": {"type": "message"}, "event_id": [null]}'
+    r = await desk.send(body, "application/json", headers={"X-Slack-Retry-Num": "1"})
+    assert r.status == 400
+    assert "body.event_id must be a string" in (await r.json())["error"]
