@@ -41,6 +41,7 @@ from bot.texts import Texts
 from channels.line.handler import LineEventHandler
 from channels.line.output import LineOutput
 from channels.line.webhook import WEBHOOK_PATH, LineWebhook
+from channels.slack.agent_access import AgentAccess
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
 from channels.slack.events_endpoint import EVENTS_PATH, SlackEventsEndpoint
@@ -352,8 +353,10 @@ def _slack_desk(
         log,
     )
     command = HelpdeskCommand(sessions, handoffs, settings.business_hours, clock)
+    access = AgentAccess(client, slack.handoff_channel, slack.agent_usergroup, clock, log)
     endpoint = SlackEventsEndpoint(
-        slack.signing_secret, client, sessions, handoffs, desk, command, clock, log, metrics
+        slack.signing_secret, client, sessions, handoffs, desk, command, access, clock, log,
+        metrics,
     )
     return SlackParts(client, poster, desk, endpoint)
 

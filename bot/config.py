@@ -260,6 +260,8 @@ class SlackSettings:
     # slack-sdk joins method names onto this URL, so it always ends in "/".
     api_base_url: str = "https://slack.com/api/"
     request_timeout: float = 10.0
+    # The user group whose members are the agents; None: the handoff channel's members.
+    agent_usergroup: str | None = None
 
 
 SLACK_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "SLACK_HANDOFF_CHANNEL")
@@ -286,6 +288,7 @@ def _slack_settings(r: _Reader) -> SlackSettings | None:
         request_timeout=r.get(
             "SLACK_REQUEST_TIMEOUT_SECONDS", _positive_float, SlackSettings.request_timeout
         ),
+        agent_usergroup=r.get("HELPDESK_SLACK_AGENT_USERGROUP", _slack_usergroup, None),
     )
 
 
@@ -299,6 +302,13 @@ def _slack_channel(raw: str) -> str:
     # The id, not the name: names change, and chat.update needs the id anyway.
     if not re.fullmatch(r"[CG][A-Z0-9]{6,}", raw):
         raise ValueError("expected a channel id like C0123456789 (not a #name)")
+    return raw
+
+
+def _slack_usergroup(raw: str) -> str:
+    # The id (S...), as a handle (@support) can be renamed and the API wants the id.
+    if not re.fullmatch(r"S[A-Z0-9]{6,}", raw):
+        raise ValueError("expected a user group id like S0123456789 (not an @handle)")
     return raw
 
 

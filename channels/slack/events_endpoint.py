@@ -31,6 +31,7 @@ from bot.db import SessionFactory
 from bot.metrics import Metrics
 from bot.models import Handoff, ProcessedEvent
 from bot.row_ids import parse_row_id
+from channels.slack.agent_access import AgentAccess
 from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
 from channels.slack.mrkdwn import to_plain
@@ -60,6 +61,7 @@ class SlackEventsEndpoint:
         handoffs: HandoffService,
         desk: SlackDesk,
         command: HelpdeskCommand,
+        access: AgentAccess,
         clock: Clock,
         logger: logging.Logger,
         metrics: Metrics | None = None,
@@ -70,6 +72,7 @@ class SlackEventsEndpoint:
         self._handoffs = handoffs
         self._desk = desk
         self._command = command
+        self._access = access
         self._clock = clock
         self._log = logger
         self._signing_secret = signing_secret
@@ -137,6 +140,19 @@ class SlackEventsEndpoint:
             return
         plain = to_plain(text)
         if not plain:
+            return
+        refused = await self._access.refusal_by_group(str(user))
+        if refused is not None:
+            self._log.warning(
+                "slack reply from someone not an agent not sent",
+                extra={"conversation": handoff.conversation_id},
+            )
+            await self._tell(
+                str(event.get("channel")),
+                str(user),
+                f"{refused} Your reply was not sent to the customer.",
+                thread_ts=str(thread_ts),
+            )
             return
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
         outcome = await self._handoffs.agent_reply(
@@ -211,11 +227,27 @@ class SlackEventsEndpoint:
                 "slack button click without a case number or user ignored",
                 extra={"action": str(action.get("action_id"))[:50]},
             )
+            return None
+        channel = _channel_of(body)
+        refused = await self._access.refusal(click.agent, channel)
+        if refused is not None:
+            self._log.warning(
+                "slack button click refused", extra={"action": str(action.get("action_id"))[:50]}
+            )
+            await self._tell(channel, click.agent, refused)
+            return None
         return click
 
     async def _on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]
     ) -> None:
+        refused = await self._access.refusal(
+            str(command.get("user_id") or ""), str(command.get("channel_id") or "")
+        )
+        if refused is not None:
+            self._log.warning("slack command refused")
+            await ack(text=refused, response_type="ephemeral")
+            return
         await ack(text=await self._command.run(command), response_type="ephemeral")
 
     async def _case_of_thread(self, channel: str, thread_ts: str) -> Handoff | None:

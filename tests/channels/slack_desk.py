@@ -33,6 +33,8 @@ SLACK_TOKEN = "xoxb-1234-5678-slacktoken"
 CHANNEL = "C0HANDOFF1"
 LINE_SECRET = "line-channel-secret-0123456789"
 LINE_TOKEN = "line-access-token-0123456789"
+# The people in the handoff channel, who are the agents when no user group is set.
+AGENT_TEAM = ("UALICE", "UBOB", "UCAROL", "UDAVE", "UAGENT")
 
 ClientMaker = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ServerMaker = Callable[[web.Application], Awaitable[TestServer]]
@@ -143,17 +145,19 @@ class Desk:
         assert r.status == 200
         return r
 
-    async def click(self, action_id: str, conversation_id: int, root_ts: str, user: str) -> Any:
+    async def click(
+        self, action_id: str, conversation_id: int, root_ts: str, user: str, channel: str = CHANNEL
+    ) -> Any:
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
             "api_app_id": "A0HELPDESK",
             "token": "verification-token",
-            "container": {"type": "message", "message_ts": root_ts, "channel_id": CHANNEL,
+            "container": {"type": "message", "message_ts": root_ts, "channel_id": channel,
                           "is_ephemeral": False},
             "trigger_id": "123.456.abc",
             "team": {"id": TEAM, "domain": "test"},
-            "channel": {"id": CHANNEL, "name": "support"},
+            "channel": {"id": channel, "name": "support"},
             "message": {"type": "message", "ts": root_ts, "user": "UBOT", "text": "case"},
             "response_url": "https://hooks.slack.com/actions/T1/1/abc",
             "actions": [
@@ -165,10 +169,10 @@ class Desk:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return await self.send(body, "application/x-www-form-urlencoded")
 
-    async def command(self, text: str, user: str = "UALICE") -> str:
+    async def command(self, text: str, user: str = "UALICE", channel: str = CHANNEL) -> str:
         fields = {
             "token": "verification-token", "team_id": TEAM, "team_domain": "test",
-            "channel_id": CHANNEL, "channel_name": "support", "user_id": user,
+            "channel_id": channel, "channel_name": "support", "user_id": user,
             "user_name": user.lower(), "command": "/helpdesk", "text": text,
             "api_app_id": "A0HELPDESK", "response_url": "https://hooks.slack.com/commands/1",
             "trigger_id": "123.456.def",
@@ -227,7 +231,7 @@ async def make_desk(
     clock: ManualClock,
     **env: str,
 ) -> Desk:
-    slack = FakeSlackApi(token=SLACK_TOKEN)
+    slack = FakeSlackApi(token=SLACK_TOKEN, channel_members={CHANNEL: [*AGENT_TEAM, "UBOT"]})
     slack_server = await aiohttp_server(slack.app())
     line_api = FakeLineApi(access_token=LINE_TOKEN)
     line_server = await aiohttp_server(line_api.app())

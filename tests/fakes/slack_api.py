@@ -54,6 +54,13 @@ class FakeSlackApi:
     calls: list[SlackCall] = field(default_factory=list)
     requests: int = 0  # posting/updating requests, accepted or not
     users: dict[str, str] = field(default_factory=dict)
+    # Who is in what, for the agent checks: usergroups.users.list (group id -> member
+    # ids) and conversations.members (channel id -> member ids, paged by `page_size`).
+    # While `directory_down`, both answer 503.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    page_size: int = 1000
+    directory_down: bool = False
     # Each entry answers one upcoming post/update: ("status", code), ("ratelimited",
     # seconds), ("error", code) or ("hang", seconds).
     failures: list[tuple[str, Any]] = field(default_factory=list)
@@ -63,6 +70,7 @@ class FakeSlackApi:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)
         return app
 
     def fail_next(self, count: int, how: str = "status", arg: Any = 500) -> None:
@@ -109,6 +117,11 @@ class FakeSlackApi:
         if method == "chat.postEphemeral":
             self._record(SlackCall(method, args))
             return web.json_response({"ok": True, "message_ts": self._next_ts()})
+        if method in ("usergroups.users.list", "conversations.members"):
+            self._record(SlackCall(method, args))
+            if self.directory_down:
+                return web.Response(status=503, text="unavailable", content_type="text/html")
+            return web.json_response(self._directory(method, args))
         if method == "users.info":
             user = str(args.get("user"))
             if user not in self.users:
@@ -150,6 +163,22 @@ class FakeSlackApi:
         self._record(SlackCall("chat.update", args))
         return web.json_response({"ok": True, "channel": args["channel"], "ts": args["ts"]})
 
+    def _directory(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "usergroups.users.list":
+            group = str(args.get("usergroup"))
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.usergroups[group]}
+        channel = str(args.get("channel"))
+        if channel not in self.channel_members:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.channel_members[channel]
+        start = int(args.get("cursor") or 0)
+        page = members[start : start + self.page_size]
+        rest = start + len(page)
+        cursor = str(rest) if rest < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
     def _next_ts(self) -> str:
         self._ts += 1
         return f"1790000000.{self._ts:06d}"
@@ -160,8 +189,10 @@ class FakeSlackApi:
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
-    # slack-sdk sends chat.* as JSON and auth.test as a form.
+    # slack-sdk sends chat.* as JSON, auth.test as a form and the reading methods
+    # (conversations.members, usergroups.users.list) as a GET's query.
+    query = {k: str(v) for k, v in request.query.items()}
     if request.content_type == "application/json":
         data = await request.json()
-        return dict(data) if isinstance(data, dict) else {}
-    return {k: str(v) for k, v in (await request.post()).items()}
+        return {**query, **data} if isinstance(data, dict) else query
+    return {**query, **{k: str(v) for k, v in (await request.post()).items()}}

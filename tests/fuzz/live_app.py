@@ -77,7 +77,10 @@ class LiveApp:
         self.logger = logging.getLogger(f"fuzz.{uuid.uuid4().hex[:8]}")
         self.errors = ErrorRecords()
         self.line_api = FakeLineApi(access_token=LINE_TOKEN)
-        self.slack_api = FakeSlackApi(token=SLACK_TOKEN)
+        # UBOT is not in the channel, so the fuzz run reaches the refusals too.
+        self.slack_api = FakeSlackApi(
+            token=SLACK_TOKEN, channel_members={SLACK_CHANNEL: ["UALICE", "UBOB"]}
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="live-app")
         self._servers: list[TestServer] = []

@@ -24,6 +24,7 @@ from sqlmodel import col
 from bot.db import make_engine
 from bot.models import Conversation, Customer, Identity, Outbox, Survey
 from tests.channels.slack_desk import (
+    CHANNEL,
     LINE_TOKEN,
     SLACK_TOKEN,
     ServerMaker,
@@ -51,7 +52,7 @@ async def line_api(aiohttp_server: ServerMaker) -> AsyncIterator[tuple[FakeLineA
 
 @pytest.fixture
 async def slack_api(aiohttp_server: ServerMaker) -> AsyncIterator[tuple[FakeSlackApi, str]]:
-    api = FakeSlackApi(token=SLACK_TOKEN)
+    api = FakeSlackApi(token=SLACK_TOKEN, channel_members={CHANNEL: ["UAGENT", "UBOT"]})
     server = await aiohttp_server(api.app())
     yield api, f"http://127.0.0.1:{server.port}/api"
 
