@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,15 +35,6 @@ from tests.fakes.clock import ManualClock
 JA = DEFAULT_TEXTS["ja"]
 EN = DEFAULT_TEXTS["en"]
 LINE_USER = "U206d25c2ea6bd87c17655609a1c37cb8"
-
-
-@pytest.fixture
-async def desk(
-    aiohttp_client: ClientMaker, aiohttp_server: ServerMaker, database: Database, faq_dir: Path
-) -> AsyncIterator[Desk]:
-    desk = await make_desk(aiohttp_client, aiohttp_server, database, faq_dir, ManualClock())
-    yield desk
-    await desk.client.close()
 
 
 async def line_asks_for_a_person(desk: Desk) -> int:

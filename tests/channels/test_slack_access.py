@@ -25,15 +25,6 @@ CUSTOMER_SAID = "オペレーター"  # what the LINE customer wrote, shown to a
 
 
 @pytest.fixture
-async def desk(
-    aiohttp_client: ClientMaker, aiohttp_server: ServerMaker, database: Database, faq_dir: Path
-) -> AsyncIterator[Desk]:
-    desk = await make_desk(aiohttp_client, aiohttp_server, database, faq_dir, ManualClock())
-    yield desk
-    await desk.client.close()
-
-
-@pytest.fixture
 async def group_desk(
     aiohttp_client: ClientMaker, aiohttp_server: ServerMaker, database: Database, faq_dir: Path
 ) -> AsyncIterator[Desk]:
