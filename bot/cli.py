@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
         args.thresholds = settings.thresholds
         args.default_faq_dir = settings.faq_dir
         args.configured_semantic = settings.semantic
+        args.configured_glossary = str(settings.faq_glossary or "off")
     code: int = args.func(args)
     return code
 

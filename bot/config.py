@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
 from faq.encoder import EncoderError, check_encoder
+from faq.glossary import GlossaryError, resolve_glossary
 from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticConfig, is_off
 from faq.word_vectors import check_word_vectors
 from handoff.hours import (
@@ -58,6 +59,8 @@ class Settings:
     faq_encoder: str | None = None
     faq_encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
     faq_word_vectors: str | None = None
+    # JMdict's English-to-Japanese glossary (faq.glossary); None: English read as is
+    faq_glossary: Path | None = None
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -133,6 +136,7 @@ class Settings:
             faq_word_vectors=r.get(
                 "HELPDESK_FAQ_WORD_VECTORS", _model(check_word_vectors), None
             ),
+            faq_glossary=r.get("HELPDESK_FAQ_GLOSSARY", _glossary, _glossary("auto")),
             max_message_chars=r.get(
                 "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
             ),
@@ -303,6 +307,13 @@ def _slack_channel(raw: str) -> str:
     if not re.fullmatch(r"[CG][A-Z0-9]{6,}", raw):
         raise ValueError("expected a channel id like C0123456789 (not a #name)")
     return raw
+
+
+def _glossary(raw: str) -> Path | None:
+    try:
+        return resolve_glossary(raw)
+    except GlossaryError as exc:
+        raise ValueError(f"{exc}; auto, off or the path of a glossary file") from None
 
 
 def _slack_usergroup(raw: str) -> str:

@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from faq.english import STOPWORDS, stem
+from faq.glossary import Glossary
 from faq.normalize import hiragana_table, kana_key_of_normalized, normalize
 from faq.romaji import RomajiReader
 
@@ -68,6 +69,8 @@ class Analysis:
     # words that are guesses rather than what was typed: Sudachi's reading of words typed
     # in hiragana (どうき → 動悸) and katakana forms of English words
     guessed: frozenset[str] = frozenset()
+    # English word (stemmed, as in ``words``) -> the Japanese words the glossary read it as
+    translations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)  # slots: read per token, attribute access must be fast
@@ -98,6 +101,7 @@ class Terms(NamedTuple):  # a tuple: made once per text, so cheap to make
     reading_runs: list[str]
     key: str
     guessed: set[str]
+    translations: dict[str, tuple[str, ...]] | None = None
 
 
 Rewrite = Callable[[str], str]
@@ -178,14 +182,18 @@ class TextAnalyzer:
         limit: int | None = None,
         chars: bool = True,
         readings: bool = True,
+        glossary: Glossary | None = None,
     ) -> Analysis:
         """Features of ``text`` (any mix of Japanese and English).
 
         ``rewrite`` is applied to the normalised text (synonym folding); ``limit`` analyses
         only the first ``limit`` characters (long answers: their opening says what they are
-        about); ``chars=False`` and ``readings=False`` skip those channels.
+        about); ``chars=False`` and ``readings=False`` skip those channels; ``glossary``
+        adds the Japanese words for English ones (with ``loanwords``; for queries).
         """
-        terms = self.terms(text, rewrite=rewrite, limit=limit, readings=readings)
+        terms = self.terms(
+            text, rewrite=rewrite, limit=limit, readings=readings, glossary=glossary
+        )
         grams: list[str] = []
         for run in terms.reading_runs:
             _ngrams(run, grams)
@@ -197,6 +205,7 @@ class TextAnalyzer:
             key=terms.key,
             synonyms=Counter(terms.synonyms),
             guessed=frozenset(terms.guessed),
+            translations=terms.translations or {},
         )
 
     def terms(
@@ -206,6 +215,7 @@ class TextAnalyzer:
         rewrite: Rewrite | None = None,
         limit: int | None = None,
         readings: bool = True,
+        glossary: Glossary | None = None,
     ) -> Terms:
         """What :meth:`analyze` counts, uncounted: for analysing many texts at once
         (:mod:`faq.feature_batch`), which counts them all together."""
@@ -218,6 +228,7 @@ class TextAnalyzer:
         runs: list[str] | None = [] if readings else None
         synonyms: list[str] = []
         guessed: set[str] = set()
+        translations: dict[str, tuple[str, ...]] | None = None
         pos = 0
         latin: list[str] = []
         typed: list[str] = []
@@ -233,6 +244,17 @@ class TextAnalyzer:
         self._japanese(norm[pos:], words, runs, synonyms, guessed)
         if self._loanwords and latin:
             forms = self._katakana_forms(latin)
+            if glossary is not None:
+                # English words as the Japanese words JMdict translates them with
+                # (forgot → 忘れる, receipt → レシート, 領収書 via its synonym group)
+                translations = {}
+                for word in latin:
+                    read: list[str] = []
+                    for japanese in glossary.japanese_for(word):
+                        self._japanese(japanese, read, None, synonyms, guessed)
+                    if read:
+                        translations[stem(word)] = tuple(read)
+                        forms += read
             words += forms
             guessed.update(forms)
         if self._loanwords and typed and norm.isascii():
@@ -246,7 +268,9 @@ class TextAnalyzer:
                 self._japanese(kana, found, runs, synonyms, guessed)
                 words += found
                 guessed.update(found)
-        return Terms(words, synonyms, runs or [], kana_key_of_normalized(norm), guessed)
+        return Terms(
+            words, synonyms, runs or [], kana_key_of_normalized(norm), guessed, translations
+        )
 
     def _katakana_forms(self, latin: list[str]) -> list[str]:
         forms = [m.normalized for m in self._chunked_morphemes(" ".join(latin))]

@@ -14,7 +14,8 @@ from pathlib import Path
 from faq.decision import Decision, Thresholds, decide
 from faq.encoder import EncoderError
 from faq.eval import add_arguments as add_eval_arguments
-from faq.eval import configured_semantic, eval_command
+from faq.eval import configured_glossary, configured_semantic, eval_command
+from faq.glossary import GlossaryError
 from faq.library import build_matcher
 from faq.lint import lint_faq
 from faq.loader import check_faq_dir, faq_files
@@ -99,14 +100,14 @@ def _matcher(directory: Path, args: argparse.Namespace) -> Matcher | None:
     """The matcher the server would build (entries, synonyms and the configured encoder),
     or None after printing every problem to stderr."""
     try:
-        matcher = build_matcher(directory)
+        matcher = build_matcher(directory).with_glossary(configured_glossary(args))
         models = configured_semantic(args).load()
         return matcher.with_models(models) if models else matcher
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return None
-    except EncoderError as exc:
+    except (EncoderError, GlossaryError) as exc:
         print(exc, file=sys.stderr)
         return None
 

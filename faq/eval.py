@@ -26,6 +26,7 @@ from typing import Any
 
 from faq.decision import Decision, Thresholds, decide
 from faq.encoder import EncoderError
+from faq.glossary import Glossary, GlossaryError, load_glossary, resolve_glossary
 from faq.loader import load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
@@ -183,24 +184,29 @@ def summarize(
 
 
 def timed_build(
-    faq: Path, models: SemanticModels | None = None
+    faq: Path, models: SemanticModels | None = None, glossary: Glossary | None = None
 ) -> tuple[Matcher, float]:
     """A matcher for a FAQ directory or single FAQ file (with the semantic evidence of
-    ``models``, if given), and its build time in seconds (loading and validating the YAML
-    excluded). Raises :class:`FaqError` on problems."""
+    ``models`` and the English words read by ``glossary``, if given), and its build time
+    in seconds (loading and validating the YAML excluded). Raises :class:`FaqError` on
+    problems."""
     entries, synonyms = load_faq(faq)
     start = time.perf_counter()
-    matcher = Matcher.build(entries, synonyms=synonyms)
+    matcher = Matcher.build(entries, synonyms=synonyms).with_glossary(glossary)
     if models:
         matcher = matcher.with_models(models)
     return matcher, time.perf_counter() - start
 
 
 def evaluate(
-    faq: Path, queries: Path, thresholds: Thresholds, models: SemanticModels | None = None
+    faq: Path,
+    queries: Path,
+    thresholds: Thresholds,
+    models: SemanticModels | None = None,
+    glossary: Glossary | None = None,
 ) -> EvalReport:
     """Build the FAQ's matcher, run the query file and summarise."""
-    matcher, build_seconds = timed_build(faq, models)
+    matcher, build_seconds = timed_build(faq, models, glossary)
     rows = load_queries(queries)
     run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
     return summarize(run_queries(matcher, rows, thresholds), thresholds, build_seconds)
@@ -258,9 +264,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-locales", default=None,
                         help="comma-separated locales the encoder is used for (default: the "
                         "server's HELPDESK_FAQ_ENCODER_LOCALES, en)")
+    parser.add_argument("--glossary", default=None,
+                        help="English-to-Japanese glossary: auto, off or a file (default: "
+                        "the server's HELPDESK_FAQ_GLOSSARY, auto)")
     parser.add_argument("--word-vectors", default=None,
                         help="Japanese word vectors for semantic evidence: ja-ginza, a "
                         "directory, or off (default: the server's HELPDESK_FAQ_WORD_VECTORS)")
+
+
+def configured_glossary(args: argparse.Namespace) -> Glossary | None:
+    """The glossary a faq command reads English with: its own ``--glossary`` where given,
+    else the server's ``HELPDESK_FAQ_GLOSSARY`` (which the top-level CLI puts in
+    ``configured_glossary``), else the installed one. Raises :class:`GlossaryError`."""
+    setting = getattr(args, "glossary", None) or getattr(args, "configured_glossary", None)
+    path = resolve_glossary(setting or "auto")
+    return load_glossary(path) if path is not None else None
 
 
 def configured_semantic(args: argparse.Namespace) -> SemanticConfig:
@@ -291,11 +309,12 @@ def eval_command(args: argparse.Namespace) -> int:
     thresholds = Thresholds(answer=args.answer, suggest=args.suggest, margin=args.margin)
     try:
         models = configured_semantic(args).load()
-    except EncoderError as exc:
+        glossary = configured_glossary(args)
+    except (EncoderError, GlossaryError) as exc:
         print(exc, file=sys.stderr)
         return 1
     try:
-        report = evaluate(args.faq, args.queries, thresholds, models)
+        report = evaluate(args.faq, args.queries, thresholds, models, glossary)
     except FaqError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -29,6 +29,7 @@ from pathlib import Path
 from faq import chunked_pickle
 from faq.analysis_pool import usable_cores
 from faq.build_cache import BuildCache
+from faq.glossary import Glossary, GlossaryError, load_glossary
 from faq.loader import faq_files, faq_fingerprint, load_faq
 from faq.matcher import Matcher
 from faq.model import FaqError
@@ -185,6 +186,7 @@ class FaqLibrary:
         process_min_entries: int = PROCESS_MIN_ENTRIES,
         semantic: SemanticConfig | None = None,
         defer_semantic: bool = False,
+        glossary: Path | None = None,
     ) -> None:
         """``process_min_entries``: FAQs estimated at least this big are built in a
         separate process (0: always; a huge number: never). ``semantic``: opt-in models
@@ -192,10 +194,14 @@ class FaqLibrary:
         or, with ``defer_semantic``, after it: :meth:`load` then returns with the lexical
         matcher serving, and the models are attached in the background
         (:meth:`semantic_ready` waits for that), because encoding a big FAQ takes
-        minutes that a server should not spend unable to answer."""
+        minutes that a server should not spend unable to answer. ``glossary``: the
+        English-to-Japanese glossary file (:mod:`faq.glossary`) messages are read with,
+        loaded with the first FAQ; one that cannot be read is logged and left out."""
         self._directory = directory
         self._semantic = semantic if semantic is not None else SemanticConfig()
         self._defer_semantic = defer_semantic
+        self._glossary_path = glossary
+        self._glossary: Glossary | None = None
         self._models: SemanticModels | None = None
         self._semantic_task: asyncio.Task[None] | None = None
         self._logger = logger
@@ -231,11 +237,24 @@ class FaqLibrary:
                 matcher.reuse_analyzer(self._matcher)
         if self._matcher is None:
             await asyncio.to_thread(matcher.warm_up)
+        if self._glossary_path is not None and self._glossary is None:
+            await self._load_glossary(self._glossary_path)
+        matcher = matcher.with_glossary(self._glossary)
         if self._models is None and self._semantic.enabled and not self._defer_semantic:
             self._models = await asyncio.to_thread(self._semantic.load)
         if self._models is not None:
             matcher = await self._with_models(matcher, self._models)
         return matcher
+
+    async def _load_glossary(self, path: Path) -> None:
+        try:
+            self._glossary = await asyncio.to_thread(load_glossary, path)
+        except GlossaryError as exc:
+            # English questions then go unbridged; the FAQ itself is fine
+            self._logger.warning("FAQ glossary not loaded, English read as is: %s", exc)
+            self._glossary_path = None
+            return
+        self._logger.info("FAQ glossary of %d English words loaded", len(self._glossary))
 
     async def _with_models(self, matcher: Matcher, models: SemanticModels) -> Matcher:
         # in the server process, where searches encode messages with the same models;

@@ -23,7 +23,6 @@ teach the confidence to be overconfident.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from faq.analyzer import Analysis, TextAnalyzer
 from faq.build_cache import BuildCache
 from faq.entry_pack import PackedEntries, pack_entries, unpack_entries
 from faq.feature_batch import CHANNELS, TextKey, channel_counts
+from faq.glossary import Glossary
 from faq.index import (
     FeatureTable,
     FloatArray,
@@ -138,6 +138,7 @@ class Matcher:
         self._params = params
         self._synonyms = synonyms if synonyms else SynonymTable()
         self._semantic: tuple[SemanticSource, ...] = ()
+        self._glossary: Glossary | None = None
         cache = cache if cache is not None else BuildCache()
         self._analyzer = cache.start(analyzer.loanwords, self._synonyms)
         try:
@@ -268,8 +269,10 @@ class Matcher:
         state["_entries"] = pack_entries(self._entries)
         state["_kana"] = StringPack.pack(self._kana)
         state["_features"] = FeatureTable.pack(self._features)
-        # the encoder stays in the process that loaded it; the receiver attaches its own
+        # the encoder and the glossary stay in the process that loaded them; the receiver
+        # attaches its own
         state["_semantic"] = ()
+        state["_glossary"] = None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -341,9 +344,29 @@ class Matcher:
         the same entries): a message gets the first source that covers all its candidate
         entries, with that source's weight and confidence calibration. No sources give a
         purely lexical copy."""
-        matcher = copy.copy(self)
+        matcher = self._shallow_copy()
         matcher._semantic = sources
         return matcher
+
+    def _shallow_copy(self) -> Matcher:
+        # not copy.copy: that goes through __getstate__, which packs and unpacks every
+        # entry (new objects, and time) to cross a process boundary
+        matcher = type(self).__new__(type(self))
+        matcher.__dict__.update(self.__dict__)
+        return matcher
+
+    def with_glossary(self, glossary: Glossary | None) -> Matcher:
+        """A copy of this matcher that also reads English words of a message as the
+        Japanese words ``glossary`` gives for them (:mod:`faq.glossary`), when the FAQ has
+        Japanese entries; None: without."""
+        matcher = self._shallow_copy()
+        matcher._glossary = glossary
+        return matcher
+
+    @property
+    def glossary(self) -> Glossary | None:
+        """The English-to-Japanese glossary messages are read with, if any."""
+        return self._glossary
 
     def with_models(self, models: SemanticModels, previous: Matcher | None = None) -> Matcher:
         """A copy with the semantic evidence of ``models``; what ``previous`` (the matcher
@@ -373,6 +396,7 @@ class Matcher:
             # the character channel is optional: without it the index is a third smaller
             chars=chars and self._params.char_channel > 0,
             readings=readings,
+            glossary=self._glossary,
         )
 
     def _cosine_vector(self, analysis: Analysis) -> list[tuple[int, float]]:
@@ -426,7 +450,13 @@ class Matcher:
         counted = [w for w in words if w not in analysis.guessed]
         if not counted:
             return 0.0
-        return sum(1 for w in counted if f"w:{w}" not in self._features) / len(counted)
+        # an English word the glossary read as a word of the FAQ is known
+        features, translations = self._features, analysis.translations
+        return sum(
+            1 for w in counted
+            if f"w:{w}" not in features
+            and not any(f"w:{t}" in features for t in translations.get(w, ()))
+        ) / len(counted)  # fmt: skip
 
     def _fused_scores(self, analysis: Analysis) -> FloatArray:
         """Utterance and BM25 evidence for every entry (before fuzzy re-scoring)."""
