@@ -387,6 +387,7 @@ class Matcher:
         limit: int | None = None,
         chars: bool = True,
         readings: bool = True,
+        translate: bool = True,
     ) -> Analysis:
         rewrite = self._synonyms.rewrite if self._synonyms.applies_to(locale) else None
         return self._analyzer.analyze(
@@ -396,7 +397,7 @@ class Matcher:
             # the character channel is optional: without it the index is a third smaller
             chars=chars and self._params.char_channel > 0,
             readings=readings,
-            glossary=self._glossary,
+            glossary=self._glossary if translate else None,
         )
 
     def _cosine_vector(self, analysis: Analysis) -> list[tuple[int, float]]:
@@ -506,14 +507,17 @@ class Matcher:
         parameters of the semantic evidence that was part of the scores, if any."""
         if not self._entries or top_k <= 0:
             return [], 1.0, None
-        # a message this long is not one question; the rest would only cost time
-        analysis = self._analyze(text[:MAX_QUERY_CHARS], locale)
-        fused = self._fused_scores(analysis)
         candidates = np.arange(len(self._entries))
         if locale is not None:
             in_locale = np.flatnonzero(self._locales == locale)
             if in_locale.size:
                 candidates = in_locale
+        # English is translated only for a search among Japanese entries: where the FAQ
+        # answers in the message's language, translations would only dilute its words
+        translate = bool((self._locales[candidates] == "ja").any())
+        # a message this long is not one question; the rest would only cost time
+        analysis = self._analyze(text[:MAX_QUERY_CHARS], locale, translate=translate)
+        fused = self._fused_scores(analysis)
         source = next((s for s in self._semantic if s.applies(candidates)), None)
         if source is not None:
             fused = fused + source.params.weight * source.scores(text[:MAX_QUERY_CHARS])

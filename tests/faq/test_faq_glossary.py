@@ -194,12 +194,21 @@ def test_an_english_question_finds_the_japanese_entry() -> None:
         assert bridged.search(text)[0].score == lexical.search(text)[0].score
 
 
-def test_an_english_faq_is_not_read_through_the_glossary() -> None:
-    faq = [entry("fee", "How much is shipping?", (), "Free over $50.", "en"),
-           entry("pw", "I forgot my password", (), "Use the reset link.", "en")]  # fmt: skip
-    lexical = Matcher.build(faq)
-    bridged = lexical.with_glossary(GLOSSARY)
-    assert bridged.search("forgot password") == lexical.search("forgot password")
+def test_english_entries_are_searched_without_translating() -> None:
+    english = [entry("fee", "How much is shipping?", (), "Free over $50.", "en"),
+               entry("pw", "I forgot my password", (), "Use the reset link.", "en")]  # fmt: skip
+    lexical = Matcher.build(english)
+    assert lexical.with_glossary(GLOSSARY).search("forgot password") == lexical.search(
+        "forgot password"
+    )
+    # A bilingual FAQ: a search among its English entries reads English as English, one
+    # among its Japanese entries (or all of them) translates.
+    bilingual = Matcher.build([*english, *PASSWORD_FAQ])
+    bridged = bilingual.with_glossary(GLOSSARY)
+    for text in ("forgot password", "I forgot it"):
+        assert bridged.search(text, locale="en") == bilingual.search(text, locale="en")
+        assert bridged.search(text, locale="ja") != bilingual.search(text, locale="ja")
+        assert bridged.search(text) != bilingual.search(text)
 
 
 def test_the_installed_glossary_was_built_from_jmdict() -> None:
