@@ -61,6 +61,8 @@ class Settings:
     faq_word_vectors: str | None = None
     # JMdict's English-to-Japanese glossary (faq.glossary); None: English read as is
     faq_glossary: Path | None = None
+    # where the FAQ encoder's vectors are kept between runs; None: not kept
+    faq_cache_dir: Path | None = None
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -97,7 +99,10 @@ class Settings:
     @property
     def semantic(self) -> SemanticConfig:
         """The opt-in semantic models of the FAQ matcher."""
-        return SemanticConfig(self.faq_encoder, self.faq_encoder_locales, self.faq_word_vectors)
+        return SemanticConfig(
+            self.faq_encoder, self.faq_encoder_locales, self.faq_word_vectors,
+            self.faq_cache_dir,
+        )
 
     @property
     def thresholds(self) -> Thresholds:
@@ -113,6 +118,7 @@ class Settings:
         r = _Reader(env)
         host = r.get("HELPDESK_HOST", str, cls.host)
         port = r.get("HELPDESK_PORT", _port, cls.port)
+        default_cache: Path | None = _default_cache_dir(env)
         settings = cls(
             database_url=r.get("HELPDESK_DATABASE_URL", _database_url, cls.database_url),
             database_schema=r.get("HELPDESK_DATABASE_SCHEMA", _schema, None),
@@ -137,6 +143,7 @@ class Settings:
                 "HELPDESK_FAQ_WORD_VECTORS", _model(check_word_vectors), None
             ),
             faq_glossary=r.get("HELPDESK_FAQ_GLOSSARY", _glossary, _glossary("auto")),
+            faq_cache_dir=r.get("HELPDESK_FAQ_CACHE_DIR", _cache_dir, default_cache),
             max_message_chars=r.get(
                 "HELPDESK_MAX_MESSAGE_CHARS", _positive_int, cls.max_message_chars
             ),
@@ -307,6 +314,21 @@ def _slack_channel(raw: str) -> str:
     if not re.fullmatch(r"[CG][A-Z0-9]{6,}", raw):
         raise ValueError("expected a channel id like C0123456789 (not a #name)")
     return raw
+
+
+def _default_cache_dir(env: Mapping[str, str]) -> Path:
+    # the XDG base directory convention, as most Linux tools keep their caches
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    return Path(base) / "helpdesk"
+
+
+def _cache_dir(raw: str) -> Path | None:
+    if is_off(raw):
+        return None
+    path = Path(raw)
+    if path.exists() and not path.is_dir():
+        raise ValueError("not a directory")
+    return path
 
 
 def _glossary(raw: str) -> Path | None:

@@ -12,6 +12,7 @@ matcher is purely lexical.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import math
@@ -162,6 +163,9 @@ class SentenceEncoder:
         self._heads = int(config["num_attention_heads"])
         self._eps = float(config.get("layer_norm_eps", 1e-12))
         self.name = model_dir.parent.name if model_dir.name == "model" else model_dir.name
+        self.fingerprint = _fingerprint(
+            [model_dir / n for n in ("config.json", "tokenizer.json", "model.safetensors")]
+        )
         t = {k.removeprefix("bert."): v.astype(np.float32) for k, v in tensors.items()
              if v.dtype != np.int64}
         try:
@@ -242,6 +246,15 @@ class SentenceEncoder:
         x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.norm1, self._eps)
         up = _gelu(x @ layer.up + layer.up_bias)
         return _layer_norm(up @ layer.down + layer.down_bias + x, *layer.norm2, self._eps)
+
+
+def _fingerprint(files: list[Path]) -> str:
+    """A hash of the model's files: cached vectors belong to exactly this model."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        with open(path, "rb") as f:
+            digest.update(hashlib.file_digest(f, "blake2b").digest())
+    return digest.hexdigest()
 
 
 def load_encoder(name: str) -> SentenceEncoder:

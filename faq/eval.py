@@ -296,6 +296,7 @@ def configured_semantic(args: argparse.Namespace) -> SemanticConfig:
             if raw_locales is not None else config.encoder_locales
         ),
         word_vectors=_given(args, "word_vectors", config.word_vectors),
+        cache_dir=config.cache_dir,
     )
 
 

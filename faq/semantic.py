@@ -16,14 +16,17 @@ What was computed per text is kept, so a hot reload redoes only new or edited te
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, Self
 
 import numpy as np
 
 from faq.encoder import Float32Array, SentenceEncoder, load_encoder
 from faq.model import FaqEntry
+from faq.vector_cache import VectorCache, text_digest
 from faq.word_vectors import WordVectors, idf_weights, resolve_vectors_dir, unseen_idf
 
 # the locales of the packaged models; a model directory is assumed to be English
@@ -103,10 +106,12 @@ class SemanticEvidence(_CoveredEntries):
         locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
         params: SemanticParams = DEFAULT_SEMANTIC_PARAMS,
         previous: SemanticEvidence | None = None,
+        cache: VectorCache | None = None,
     ) -> None:
         """Encode the questions and alternates of ``entries`` in ``locales``; texts that
-        ``previous`` (the evidence of the last build, same encoder) has are reused.
-        CPU-bound (NumPy): run it off the event loop."""
+        ``previous`` (the evidence of the last build, same encoder) has are reused, and
+        those ``cache`` holds are read from disk, which is then updated. CPU-bound
+        (NumPy): run it off the event loop."""
         super().__init__(entries, locales, params)
         self.encoder = encoder
         texts: list[str] = []
@@ -118,7 +123,7 @@ class SemanticEvidence(_CoveredEntries):
                     owners.append(i)
         prior = previous if previous is not None and previous.encoder is encoder else None
         # where each text's vector is: a row of the previous matrix, or (after those) of
-        # the vectors encoded now; plain ints, so a reload makes few Python objects
+        # the vectors found now; plain ints, so a reload makes few Python objects
         old_row: dict[str, int] = prior.row_of_text if prior is not None else {}
         missing = sorted({t for t in texts if t not in old_row})
         base = len(prior._vectors) if prior is not None else 0
@@ -127,14 +132,40 @@ class SemanticEvidence(_CoveredEntries):
             (old_row[t] if t in old_row else new_row[t] for t in texts),
             dtype=np.int64, count=len(texts),
         )
-        pool = encoder.encode(missing)
+        pool, self.encoded = self._vectors_of(missing, encoder, cache)
         if prior is not None:
             pool = np.concatenate([prior._vectors, pool])
         self._vectors: Float32Array = pool[rows]
         self.row_of_text: dict[str, int] = {t: i for i, t in enumerate(texts)}
         self._owners = np.asarray(owners, dtype=np.int64)
         self._size = len(entries)
-        self.encoded = len(missing)
+        if cache is not None and self.encoded:
+            # what the disk holds for this model: the vectors of the FAQ as it is now
+            current = sorted(self.row_of_text)
+            cache.save(
+                encoder.fingerprint,
+                [text_digest(t) for t in current],
+                self._vectors[[self.row_of_text[t] for t in current]],
+            )
+
+    @staticmethod
+    def _vectors_of(
+        texts: list[str], encoder: SentenceEncoder, cache: VectorCache | None
+    ) -> tuple[Float32Array, int]:
+        """Vectors of ``texts``, from the disk cache where it has them, and how many had
+        to be encoded."""
+        if cache is None or not texts:
+            return encoder.encode(texts), len(texts)
+        stored = cache.load(encoder.fingerprint, encoder.dimensions)
+        digests = [text_digest(t) for t in texts]
+        unknown = [i for i, d in enumerate(digests) if d not in stored]
+        vectors = np.empty((len(texts), encoder.dimensions), dtype=np.float32)
+        known = [i for i, d in enumerate(digests) if d in stored]
+        if known:
+            vectors[known] = np.stack([stored[digests[i]] for i in known])
+        if unknown:
+            vectors[unknown] = encoder.encode([texts[i] for i in unknown])
+        return vectors, len(unknown)
 
     def scores(self, text: str) -> Float32Array:
         """Per entry, the best cosine between ``text`` and its utterances (0 for entries
@@ -230,6 +261,8 @@ class SemanticModels:
     encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
     word_vectors: WordVectors | None = None
     word_vector_locales: frozenset[str] = field(default=WORD_VECTOR_LOCALES)
+    # where the encoder's vectors are kept between runs (None: not kept)
+    cache: VectorCache | None = None
 
     def __bool__(self) -> bool:
         return self.encoder is not None or self.word_vectors is not None
@@ -243,7 +276,7 @@ class SemanticModels:
         if self.encoder is not None:
             prior = next((p for p in previous if isinstance(p, SemanticEvidence)), None)
             sources.append(SemanticEvidence(entries, self.encoder, self.encoder_locales,
-                                            previous=prior))
+                                            previous=prior, cache=self.cache))
         if self.word_vectors is not None:
             prior_words = next((p for p in previous if isinstance(p, WordVectorEvidence)),
                                None)
@@ -265,6 +298,8 @@ class SemanticConfig:
     encoder: str | None = None
     encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
     word_vectors: str | None = None
+    # HELPDESK_FAQ_CACHE_DIR: where the encoder's vectors are kept between runs
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         # one spelling of "off" from here on
@@ -287,5 +322,9 @@ class SemanticConfig:
             word_vectors=(
                 WordVectors(resolve_vectors_dir(self.word_vectors)) if self.word_vectors
                 else None
+            ),
+            cache=(
+                VectorCache(self.cache_dir, logging.getLogger("faq.vector_cache"))
+                if self.cache_dir is not None and self.encoder else None
             ),
         )
