@@ -1,7 +1,7 @@
 """All FAQ-matching figures in one run: accuracy, decisions, latency, build, loop lag.
 
     .venv/bin/python -m bench.faq [--eval-dir ../shared/eval] [--skip-scale]
-        [--repeats 3] [--reloads 5] [--unseal]
+        [--repeats 3] [--reloads 5] [--unseal] [--glossary auto|off|FILE]
 
 * sakura-mart and hikari-mobile: eval figures on the open rows (and the sealed ones with
   ``--unseal``), with what each was tuned on (:mod:`bench.faq_domains`);
@@ -49,7 +49,7 @@ from bench.faq_data import (
     scaled_entries,
     synthetic_faq_entries,
 )
-from bench.faq_domains import report_domains
+from bench.faq_domains import add_glossary_option, chosen_glossary, report_domains
 from bench.faq_eval import report_halves
 from faq.analysis_pool import usable_cores
 from faq.build_cache import BuildCache
@@ -191,11 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reloads", type=int, default=5, help="hot reloads measured")
     parser.add_argument("--unseal", action="store_true",
                         help="also report the sealed rows of the Japanese domains")  # fmt: skip
+    add_glossary_option(parser)
     args = parser.parse_args(argv)
     eval_dir: Path = args.eval_dir
     thresholds = Thresholds()
     sakura = eval_dir / "sakura-mart"
-    report_domains(eval_dir, thresholds, args.unseal)
+    report_domains(eval_dir, thresholds, args.unseal, chosen_glossary(args))
     with tempfile.TemporaryDirectory() as tmp:
         banking77_faq.main([str(eval_dir / "banking77" / "train.csv"), tmp])
         report_halves(Path(tmp) / "faq", Path(tmp) / "queries-dev.tsv", thresholds,

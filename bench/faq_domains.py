@@ -70,18 +70,24 @@ def report_domains(
             print(f"   answers given outright that were right: {shown}")
 
 
+def add_glossary_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--glossary", default="auto",
+                        help="glossary file, auto (the installed one, if built) or off")
+
+
+def chosen_glossary(args: argparse.Namespace) -> Glossary | None:
+    path = resolve_glossary(str(args.glossary))
+    return load_glossary(path) if path else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--unseal", action="store_true", help="also report the sealed rows")
-    parser.add_argument("--glossary", default="auto",
-                        help="glossary file, auto (the installed one, if built) or off")
+    add_glossary_option(parser)
     args = parser.parse_args(argv)
-    path = resolve_glossary(args.glossary)
-    report_domains(
-        args.eval_dir, Thresholds(), args.unseal, load_glossary(path) if path else None
-    )
+    report_domains(args.eval_dir, Thresholds(), args.unseal, chosen_glossary(args))
     return 0
 
 

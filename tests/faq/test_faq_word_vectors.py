@@ -139,7 +139,9 @@ async def test_library_with_word_vectors(tmp_path: Path) -> None:
 def test_settings() -> None:
     assert Settings.from_env({}).faq_word_vectors is None
     settings = Settings.from_env({"HELPDESK_FAQ_WORD_VECTORS": PACKAGE})
-    assert settings.semantic == SemanticConfig(word_vectors=PACKAGE)
+    assert settings.semantic == SemanticConfig(
+        word_vectors=PACKAGE, cache_dir=settings.faq_cache_dir
+    )
     with pytest.raises(SettingsError, match="HELPDESK_FAQ_WORD_VECTORS"):
         Settings.from_env({"HELPDESK_FAQ_WORD_VECTORS": "no-such-vectors"})
 
