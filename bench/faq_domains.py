@@ -13,6 +13,7 @@ are not fully unseen either. The held-out sets of both domains, which the projec
 not have, are what counts.
 
     .venv/bin/python -m bench.faq_domains [--eval-dir ../shared/eval] [--unseal]
+        [--glossary auto|off|FILE] [--word-vectors ja-ginza]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from faq.decision import Decision, Thresholds
 from faq.eval import QueryResult, format_report, load_queries, run_queries, summarize, timed_build
 from faq.glossary import Glossary, load_glossary, resolve_glossary
+from faq.semantic import SemanticConfig, SemanticModels
 
 REPO = Path(__file__).resolve().parent.parent
 DOMAINS = {
@@ -48,14 +50,20 @@ def answer_precision(results: Sequence[QueryResult]) -> float | None:
 
 
 def report_domains(
-    eval_dir: Path, thresholds: Thresholds, unseal: bool, glossary: Glossary | None = None
+    eval_dir: Path,
+    thresholds: Thresholds,
+    unseal: bool,
+    glossary: Glossary | None = None,
+    models: SemanticModels | None = None,
 ) -> None:
     """Print the open (and with ``unseal`` the sealed) figures of each domain."""
     shown = "none" if glossary is None else f"{len(glossary)} English words"
     print(f"English-to-Japanese glossary (faq.glossary): {shown}")
+    if models:
+        print("with word vectors (their weight and calibration fitted on sakura-mart)")
     for name, provenance in DOMAINS.items():
         directory = eval_dir / name
-        matcher, build = timed_build(directory / "faq.yaml", glossary=glossary)
+        matcher, build = timed_build(directory / "faq.yaml", models, glossary)
         rows = load_queries(directory / "queries-dev.tsv")
         run_queries(matcher, rows[:5], thresholds)  # warm up: lazy tokenizer load
         results = run_queries(matcher, rows, thresholds)
@@ -86,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--unseal", action="store_true", help="also report the sealed rows")
     add_glossary_option(parser)
+    parser.add_argument("--word-vectors", default=None,
+                        help="also weigh Japanese word vectors: ja-ginza or a directory")
     args = parser.parse_args(argv)
-    report_domains(args.eval_dir, Thresholds(), args.unseal, chosen_glossary(args))
+    models = SemanticConfig(word_vectors=args.word_vectors).load() if args.word_vectors else None
+    report_domains(args.eval_dir, Thresholds(), args.unseal, chosen_glossary(args), models)
     return 0
 
 
