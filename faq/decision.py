@@ -46,7 +46,10 @@ def decide(matches: Sequence[Match], thresholds: Thresholds) -> Outcome:
         return Outcome(Decision.HANDOFF, ())
     best = matches[0]
     second = matches[1].score if len(matches) > 1 else 0.0
-    if best.score >= thresholds.answer and best.score - second >= thresholds.margin:
+    if (
+        best.outright_confidence >= thresholds.answer
+        and best.score - second >= thresholds.margin
+    ):
         return Outcome(Decision.ANSWER, (best,))
     choices = tuple(m for m in matches[: thresholds.max_choices] if m.score >= thresholds.suggest)
     return Outcome(Decision.SUGGEST, choices)

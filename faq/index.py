@@ -93,6 +93,11 @@ class SparseIndex:
         """How many documents have ``feature``."""
         return int(self._offsets[feature + 1] - self._offsets[feature])
 
+    def holds(self, feature: int, document: int) -> bool:
+        """Whether ``document`` has ``feature``."""
+        start, end = self._offsets[feature], self._offsets[feature + 1]
+        return bool((self._doc_ids[start:end] == document).any())
+
     def scores(self, query: Iterable[tuple[int, float]]) -> FloatArray:
         """Dot product of the query vector (feature id, weight pairs) with every document."""
         id_parts: list[IntArray] = []
