@@ -10,8 +10,8 @@ only add noise. For each English word the few best Japanese words are kept, best
 more common words, and words whose earlier senses carry the gloss, come first.
 
 The dictionary ships as ``jamdict-data`` (an SQLite file, 325 MB unpacked); ``python -m
-faq.glossary build`` reads it once and writes the small table the matcher loads (a TSV of
-about 40,000 English words, under 2 MB), by default into the environment
+faq.glossary build`` reads it once and writes the small table the matcher loads (a
+gzipped TSV of about 38,000 English words, 0.4 MB), by default into the environment
 (:func:`installed_path`), where ``make`` puts it.
 """
 
