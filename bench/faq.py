@@ -49,12 +49,12 @@ from bench.faq_data import (
     scaled_entries,
     synthetic_faq_entries,
 )
-from bench.faq_domains import add_glossary_option, chosen_glossary, report_domains
+from bench.faq_domains import add_glossary_option, report_domains
 from bench.faq_eval import report_halves
 from faq.analysis_pool import usable_cores
 from faq.build_cache import BuildCache
 from faq.decision import Thresholds
-from faq.eval import percentile
+from faq.eval import configured_glossary, percentile
 from faq.library import BUILD_PROCESSES, FaqLibrary
 from faq.loader import load_faq
 from faq.matcher import Matcher
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_dir: Path = args.eval_dir
     thresholds = Thresholds()
     sakura = eval_dir / "sakura-mart"
-    report_domains(eval_dir, thresholds, args.unseal, chosen_glossary(args))
+    report_domains(eval_dir, thresholds, args.unseal, configured_glossary(args))
     with tempfile.TemporaryDirectory() as tmp:
         banking77_faq.main([str(eval_dir / "banking77" / "train.csv"), tmp])
         report_halves(Path(tmp) / "faq", Path(tmp) / "queries-dev.tsv", thresholds,

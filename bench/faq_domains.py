@@ -23,8 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from faq.decision import Decision, Thresholds
-from faq.eval import QueryResult, format_report, load_queries, run_queries, summarize, timed_build
-from faq.glossary import Glossary, load_glossary, resolve_glossary
+from faq.eval import (
+    QueryResult,
+    configured_glossary,
+    format_report,
+    load_queries,
+    run_queries,
+    summarize,
+    timed_build,
+)
+from faq.glossary import Glossary
 from faq.semantic import SemanticConfig, SemanticModels
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,11 +91,6 @@ def add_glossary_option(parser: argparse.ArgumentParser) -> None:
                         help="glossary file, auto (the installed one, if built) or off")
 
 
-def chosen_glossary(args: argparse.Namespace) -> Glossary | None:
-    path = resolve_glossary(str(args.glossary))
-    return load_glossary(path) if path else None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also weigh Japanese word vectors: ja-ginza or a directory")
     args = parser.parse_args(argv)
     models = SemanticConfig(word_vectors=args.word_vectors).load() if args.word_vectors else None
-    report_domains(args.eval_dir, Thresholds(), args.unseal, chosen_glossary(args), models)
+    report_domains(args.eval_dir, Thresholds(), args.unseal, configured_glossary(args), models)
     return 0
 
 

@@ -24,7 +24,7 @@ teach the confidence to be overconfident.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -452,38 +452,32 @@ class Matcher:
     def _unknown_share(self, analysis: Analysis) -> float:
         """Share of the message's words that no entry uses (1.0 for a message without
         words): a message about something the FAQ never mentions should not be answered."""
-        words = analysis.words
-        if not words:
-            return 1.0
-        # words typed in hiragana are often kanji words the tokenizer read wrongly
-        # (たいかい as 大会, not 退会); the reading channel matches them, so they and other
-        # guessed forms are not counted
-        counted = [w for w in words if w not in analysis.guessed]
-        if not counted:
-            return 0.0
-        # an English word the glossary read as a word of the FAQ is known
-        features, translations = self._features, analysis.translations
-        return sum(
-            1 for w in counted
-            if f"w:{w}" not in features
-            and not any(f"w:{t}" in features for t in translations.get(w, ()))
-        ) / len(counted)  # fmt: skip
+        return self._absent_share(analysis, lambda number: True)
 
     def _missing_share(self, analysis: Analysis, entry: int) -> float:
         """Share of the message's words (counted as in :meth:`_unknown_share`) that entry
         number ``entry`` does not contain, directly or through a glossary translation."""
+        index = self._bm25
+        return self._absent_share(analysis, lambda number: index.holds(number, entry))
+
+    def _absent_share(self, analysis: Analysis, holds: Callable[[int], bool]) -> float:
+        """Share of the message's counted words whose feature ``holds`` rejects (or the
+        FAQ lacks), an English word counting as there when one of its glossary
+        translations is; 1.0 for a message without words."""
         if not analysis.words:
             return 1.0
+        # words typed in hiragana are often kanji words the tokenizer read wrongly
+        # (たいかい as 大会, not 退会); the reading channel matches them, so they and other
+        # guessed forms are not counted
         counted = [w for w in analysis.words if w not in analysis.guessed]
         if not counted:
             return 0.0
-        features, index = self._features, self._bm25
+        features, translations = self._features, analysis.translations
 
         def present(word: str) -> bool:
             number = features.get(f"w:{word}")
-            return number is not None and index.holds(number, entry)
+            return number is not None and holds(number)
 
-        translations = analysis.translations
         return sum(
             1 for w in counted
             if not present(w) and not any(present(t) for t in translations.get(w, ()))
@@ -515,10 +509,8 @@ class Matcher:
         ]
         # A message about something this entry never mentions (商品のレビューを削除したい
         # against an entry on deleting the account) may still rank it first: it is offered
-        # as a choice then, not answered outright. Japanese entries only: English messages
-        # are wordier than the entries' examples, and on banking77 the check turned 66
-        # right answers into choices to spare 3 wrong ones (README "How well it matches").
-        if missing > unknown and ranked[0][0].locale == "ja":
+        # as a choice then, not answered outright (see _ranked for where this applies).
+        if missing > unknown:
             top = matches[0]
             outright = self.confidence(best, best - runner_up, missing, semantic=semantic)
             matches[0] = Match(top.entry, top.score, min(top.score, outright))
@@ -545,7 +537,10 @@ class Matcher:
     ) -> tuple[list[tuple[FaqEntry, float]], float, SemanticParams | None, float]:
         """The best entries with their fused scores, the unknown-word share, the
         parameters of the semantic evidence that was part of the scores, if any, and the
-        share of the message's words that the best entry lacks."""
+        share of the message's words that the best entry lacks (for a Japanese entry; else
+        the unknown-word share: English messages are wordier than the entries' examples,
+        and on banking77 the check turned 66 right answers into choices to spare 3 wrong
+        ones, README "How well it matches")."""
         if not self._entries or top_k <= 0:
             return [], 1.0, None, 1.0
         candidates = np.arange(len(self._entries))
@@ -571,11 +566,15 @@ class Matcher:
             for i in candidates
         }
         ranked = sorted(final, key=lambda i: (-final[i], i))[:top_k]
+        unknown = self._unknown_share(analysis)
+        missing = unknown
+        if ranked and self._entries[ranked[0]].locale == "ja":
+            missing = self._missing_share(analysis, ranked[0])
         return (
             [(self._entries[i], final[i]) for i in ranked],
-            self._unknown_share(analysis),
+            unknown,
             source.params if source is not None else None,
-            self._missing_share(analysis, ranked[0]) if ranked else 1.0,
+            missing,
         )
 
     def confidence(

@@ -69,17 +69,15 @@ class AgentAccess:
     logger: logging.Logger
     _members: _Members | None = field(default=None, init=False)
 
-    async def refusal(self, user: str, channel: str | None) -> str | None:
-        """None when `user` may act here; otherwise the reason to show them.
-
-        `channel` is None for a thread reply, which reaches us only from a case's own
-        thread; there only the group matters.
-        """
-        if channel is not None and channel != self.handoff_channel:
+    async def refusal(self, user: str, channel: str) -> str | None:
+        """None when `user` may act in `channel`; otherwise the reason to show them."""
+        if channel != self.handoff_channel:
             return wrong_channel(self.handoff_channel)
-        return await self.refusal_by_group(user)
+        return await self.agent_refusal(user)
 
-    async def refusal_by_group(self, user: str) -> str | None:
+    async def agent_refusal(self, user: str) -> str | None:
+        """None when `user` is an agent; otherwise the reason to show them (a thread
+        reply, which reaches us only from a case's own thread, needs only this)."""
         members = await self._current_members()
         if members is None:
             return AGENTS_UNKNOWN

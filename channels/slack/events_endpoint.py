@@ -141,7 +141,7 @@ class SlackEventsEndpoint:
         plain = to_plain(text)
         if not plain:
             return
-        refused = await self._access.refusal_by_group(str(user))
+        refused = await self._access.agent_refusal(str(user))
         if refused is not None:
             self._log.warning(
                 "slack reply from someone not an agent not sent",
@@ -218,7 +218,8 @@ class SlackEventsEndpoint:
         self, ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
     ) -> CaseClick | None:
         """Acknowledge a button click (Slack wants that within 3 s, whatever follows) and
-        read which case and agent it is about."""
+        read which case and agent it is about; None (after telling why) when the click is
+        not an agent's in the handoff channel."""
         await ack()
         click = case_click(body, action)
         if click is None:
