@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.engine [--entries 2000] [--messages 2000] [--customers 200]
 
 Messages are questions taken from the FAQ with small edits, sent by many customers one
-after another; the database is a fresh SQLite file. Prints messages/s and p50/p99.
+after another; the database is a fresh SQLite file. Prints messages/s, p50/p99 and the
+SQL statements and transactions per turn (no event subscribers here, so no event rows).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.db import make_engine, make_session_factory, upgrade
 from bot.engine import Engine
 from bot.event_outbox import EventOutbox
 from bot.messages import Inbound
+from bot.statement_count import StatementCount
 from bot.texts import Texts
 from faq.decision import Thresholds
 from faq.library import FaqLibrary
@@ -54,14 +56,18 @@ async def run(entries: int, messages: int, customers: int) -> None:
         rng = random.Random(1)
         queries = [str(rng.choice(faq_entries)["question"])[:-1] for _ in range(messages)]
         latencies: list[float] = []
+        per_turn: list[tuple[int, int]] = []
         wall = time.perf_counter()
-        for i, query in enumerate(queries):
-            t0 = time.perf_counter()
-            await engine.handle(
-                Inbound(channel="bench", customer_ref=f"c{i % customers}",
-                        received_at=utc_now(), text=query)
-            )  # fmt: skip
-            latencies.append(time.perf_counter() - t0)
+        with StatementCount(db) as count:
+            for i, query in enumerate(queries):
+                count.reset()
+                t0 = time.perf_counter()
+                await engine.handle(
+                    Inbound(channel="bench", customer_ref=f"c{i % customers}",
+                            received_at=utc_now(), text=query)
+                )  # fmt: skip
+                latencies.append(time.perf_counter() - t0)
+                per_turn.append((len(count), count.transactions))
         wall = time.perf_counter() - wall
         await db.dispose()
     print(f"FAQ entries: {entries}, index build: {build * 1000:.0f} ms")
@@ -71,6 +77,14 @@ async def run(entries: int, messages: int, customers: int) -> None:
         f"latency per handle: p50 {statistics.median(latencies) * 1000:.2f} ms, "
         f"p99 {_percentile(latencies, 0.99) * 1000:.2f} ms, "
         f"max {max(latencies) * 1000:.2f} ms"
+    )
+    # returning customers' turns (each customer's first turn also creates them)
+    returning = per_turn[customers:] or per_turn
+    print(
+        f"SQL per turn of a returning customer: {statistics.mean(s for s, _ in returning):.1f} "
+        f"statements (max {max(s for s, _ in returning)}), "
+        f"{statistics.mean(t for _, t in returning):.1f} transactions; "
+        f"new customer: {statistics.mean(s for s, _ in per_turn[:customers]):.1f} statements"
     )
 
 

@@ -48,7 +48,13 @@ from bot.models import (
     UnansweredQuestion,
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
-from bot.store import add_message, get_or_create_identity, open_conversation_for, to_outbound
+from bot.store import (
+    get_or_create_identity,
+    new_message,
+    open_conversation_for,
+    queue_messages,
+    to_outbound,
+)
 from bot.texts import Texts
 from bot.turn_outcome import TurnOutcome
 from faq.decision import Decision, Thresholds, decide
@@ -132,6 +138,8 @@ class _Turn:
     replies: list[Message] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     outcome: TurnOutcome = TurnOutcome.UNKNOWN_BUTTON
+    # whether this turn's own message was recorded as an unanswered question
+    unanswered_recorded: bool = False
 
 
 class Engine:
@@ -183,6 +191,7 @@ class Engine:
                     turn = await self._start_turn(session, inbound)
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
+                await self._queue_replies(turn)
                 deliveries = await self._events.record(session, turn.events)
         except IntegrityError:
             if inbound.event_id is None:
@@ -298,7 +307,7 @@ class Engine:
         elif inbound.follow:
             text = "[follow]"
         assert text is not None
-        return await add_message(
+        return new_message(
             turn.session,
             turn.conversation,
             Role.CUSTOMER,
@@ -355,6 +364,7 @@ class Engine:
         ):
             await self._say(turn, "already_queued", decision="queued")
         assert turn.customer_message is not None
+        await turn.session.flush()  # the event names the message by its id
         turn.events.append(
             self._event(
                 CustomerMessageDuringHandoff, conversation, message_id=turn.customer_message.id
@@ -549,7 +559,7 @@ class Engine:
         faq_score: float | None = None,
         decision: str | None = None,
     ) -> None:
-        message = await add_message(
+        message = new_message(
             turn.session,
             turn.conversation,
             Role.BOT,
@@ -559,11 +569,18 @@ class Engine:
             faq_entry_id=faq_entry_id,
             faq_score=faq_score,
             decision=decision,
-            deliver=True,
-            reply_token=turn.inbound.reply_token,
-            reply_deadline=turn.inbound.reply_deadline,
         )
         turn.replies.append(message)
+
+    async def _queue_replies(self, turn: _Turn) -> None:
+        """Write the turn's messages (one INSERT: the turn adds them unwritten, so the
+        decision set on the customer's message after it was added costs no UPDATE) and
+        queue the replies for delivery."""
+        await turn.session.flush()
+        queue_messages(
+            turn.session, turn.conversation, turn.replies, self._clock(),
+            turn.inbound.reply_token, turn.inbound.reply_deadline,
+        )  # fmt: skip
 
     async def _search(self, text: str, conversation_locale: str) -> list[Match]:
         # The language of the text itself picks the FAQ half to search: a customer in a
@@ -613,10 +630,21 @@ class Engine:
         matches: Sequence[Match] | None = None,
     ) -> None:
         """Record a question the FAQ did not settle, once per message, for admins."""
-        assert question.id is not None and turn.conversation.id is not None
-        known = select(UnansweredQuestion.id).where(UnansweredQuestion.message_id == question.id)
-        if (await turn.session.exec(known)).first() is not None:
-            return
+        assert turn.conversation.id is not None
+        if question is turn.customer_message:
+            # this turn's own message: only this turn can have recorded it (no query);
+            # written now for its id
+            if turn.unanswered_recorded:
+                return
+            turn.unanswered_recorded = True
+            await turn.session.flush()
+        else:
+            known = select(UnansweredQuestion.id).where(
+                UnansweredQuestion.message_id == question.id
+            )
+            if (await turn.session.exec(known)).first() is not None:
+                return
+        assert question.id is not None
         if matches is None:
             matches = await self._search(question.text, turn.conversation.locale)
         turn.session.add(

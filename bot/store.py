@@ -87,6 +87,31 @@ async def add_message(
     reply_deadline: datetime | None = None,
 ) -> Message:
     """Store a message; with `deliver`, also queue it in the outbox for its channel."""
+    message = new_message(
+        session, conversation, role, text, now, buttons=buttons, postback=postback,
+        faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
+    )  # fmt: skip
+    await session.flush()
+    if deliver:
+        queue_messages(session, conversation, [message], now, reply_token, reply_deadline)
+    return message
+
+
+def new_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    role: str,
+    text: str,
+    now: datetime,
+    *,
+    buttons: Sequence[Button] = (),
+    postback: str | None = None,
+    faq_entry_id: str | None = None,
+    faq_score: float | None = None,
+    decision: str | None = None,
+) -> Message:
+    """A message added to the session, not yet written: the next flush writes it together
+    with the others added since (one INSERT for them all)."""
     assert conversation.id is not None
     message = Message(
         conversation_id=conversation.id,
@@ -100,9 +125,21 @@ async def add_message(
         created_at=now,
     )
     session.add(message)
-    await session.flush()
-    if deliver:
-        assert message.id is not None
+    return message
+
+
+def queue_messages(
+    session: AsyncSession,
+    conversation: Conversation,
+    messages: Sequence[Message],
+    now: datetime,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+) -> None:
+    """Queue written `messages` in the outbox for the conversation's channel."""
+    assert conversation.id is not None
+    for message in messages:
+        assert message.id is not None, "queue a message once it is written (flushed)"
         session.add(
             Outbox(
                 message_id=message.id,
@@ -114,7 +151,6 @@ async def add_message(
                 reply_deadline=reply_deadline,
             )
         )
-    return message
 
 
 def to_outbound(message: Message) -> Outbound:

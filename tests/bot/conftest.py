@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory, make_engine, make_session_factory, upgrade
@@ -36,6 +37,7 @@ class Harness:
     faq: FaqLibrary
     metrics: Metrics
     event_outbox: EventOutbox
+    db: AsyncEngine
 
     async def say(
         self, text: str | None = None, *, postback: str | None = None, who: str = "cust-1",
@@ -87,7 +89,7 @@ async def make_harness(
     )  # fmt: skip
     try:
         yield Harness(
-            engine, sessions, outbox, channel, clock, events, faq, metrics, event_outbox
+            engine, sessions, outbox, channel, clock, events, faq, metrics, event_outbox, db
         )
     finally:
         await db.dispose()
