@@ -78,22 +78,16 @@ async def add_message(
     now: datetime,
     *,
     buttons: Sequence[Button] = (),
-    postback: str | None = None,
-    faq_entry_id: str | None = None,
-    faq_score: float | None = None,
     decision: str | None = None,
     deliver: bool = False,
-    reply_token: str | None = None,
-    reply_deadline: datetime | None = None,
 ) -> Message:
-    """Store a message; with `deliver`, also queue it in the outbox for its channel."""
-    message = new_message(
-        session, conversation, role, text, now, buttons=buttons, postback=postback,
-        faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
-    )  # fmt: skip
+    """Store a message now (outside a turn: agents' replies, notices, surveys); with
+    `deliver`, also queue it in the outbox for its channel."""
+    message = new_message(session, conversation, role, text, now, buttons=buttons,
+                          decision=decision)
     await session.flush()
     if deliver:
-        queue_messages(session, conversation, [message], now, reply_token, reply_deadline)
+        queue_messages(session, conversation, [message], now)
     return message
 
 
