@@ -184,11 +184,15 @@ class Engine:
                         )
                     )
                     await session.flush()
-                survey_turn = await self._survey_turn(session, inbound)
+                # read (and locked) once: the survey check and the turn both need it
+                identity = await get_or_create_identity(
+                    session, inbound.channel, inbound.customer_ref, now
+                )
+                survey_turn = await self._survey_turn(session, inbound, identity)
                 if survey_turn is not None:
                     turn = survey_turn
                 else:
-                    turn = await self._start_turn(session, inbound)
+                    turn = await self._start_turn(session, inbound, identity)
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
                 await self._queue_replies(turn)
@@ -226,9 +230,10 @@ class Engine:
 
     # -- the turn ---------------------------------------------------------------------
 
-    async def _start_turn(self, session: AsyncSession, inbound: Inbound) -> _Turn:
+    async def _start_turn(
+        self, session: AsyncSession, inbound: Inbound, identity: Identity
+    ) -> _Turn:
         now = self._clock()
-        identity = await get_or_create_identity(session, inbound.channel, inbound.customer_ref, now)
         conversation = await open_conversation_for(session, identity)
         events: list[DomainEvent] = []
         assert identity.id is not None
@@ -256,14 +261,15 @@ class Engine:
                 conversation.locale = detected
         return _Turn(session, identity, conversation, inbound, events=events)
 
-    async def _survey_turn(self, session: AsyncSession, inbound: Inbound) -> _Turn | None:
+    async def _survey_turn(
+        self, session: AsyncSession, inbound: Inbound, identity: Identity
+    ) -> _Turn | None:
         """A survey answer or comment, stored and answered in the surveyed conversation;
         None when the inbound is anything else."""
         hook = self._surveys
         if hook is None or (inbound.postback is None and inbound.text is None):
             return None
         now = self._clock()
-        identity = await get_or_create_identity(session, inbound.channel, inbound.customer_ref, now)
         replies: SurveyReplies | None = None
         if inbound.postback is not None:
             replies = await hook.answer(session, identity, inbound.postback, now)
