@@ -49,7 +49,7 @@ from bot.models import (
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
 from bot.store import (
-    get_or_create_identity,
+    identity_and_open_conversation,
     new_message,
     open_conversation_for,
     queue_messages,
@@ -185,14 +185,14 @@ class Engine:
                     )
                     await session.flush()
                 # read (and locked) once: the survey check and the turn both need it
-                identity = await get_or_create_identity(
+                identity, conversation = await identity_and_open_conversation(
                     session, inbound.channel, inbound.customer_ref, now
                 )
                 survey_turn = await self._survey_turn(session, inbound, identity)
                 if survey_turn is not None:
                     turn = survey_turn
                 else:
-                    turn = await self._start_turn(session, inbound, identity)
+                    turn = await self._start_turn(session, inbound, identity, conversation)
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
                 await self._queue_replies(turn)
@@ -231,10 +231,10 @@ class Engine:
     # -- the turn ---------------------------------------------------------------------
 
     async def _start_turn(
-        self, session: AsyncSession, inbound: Inbound, identity: Identity
+        self, session: AsyncSession, inbound: Inbound, identity: Identity,
+        conversation: Conversation | None,
     ) -> _Turn:
         now = self._clock()
-        conversation = await open_conversation_for(session, identity)
         events: list[DomainEvent] = []
         assert identity.id is not None
         if conversation is None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.messages import Button, Outbound
 from bot.models import (
@@ -26,20 +27,63 @@ async def get_or_create_identity(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> Identity:
     """The identity for (channel, external id), creating a new customer for a new one.
+    See :func:`identity_and_open_conversation`, which this reads without the
+    conversation."""
+    query = _identity_query(channel, external_id)
+    identity = (await session.exec(query)).first()
+    if identity is not None:
+        return identity
+    return (await _create_identity(session, query, channel, external_id, now))[0]
 
-    The row is locked on PostgreSQL so that two messages from one customer arriving at
-    once are handled one after the other and cannot open two conversations. Two
-    transactions that both find no row both insert one; the unique key lets one win,
+
+async def identity_and_open_conversation(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> tuple[Identity, Conversation | None]:
+    """The identity for (channel, external id), created if new, and its open conversation
+    on that channel if any, in one query.
+
+    The identity row is locked on PostgreSQL so that two messages from one customer
+    arriving at once are handled one after the other and cannot open two conversations.
+    Two transactions that both find no row both insert one; the unique key lets one win,
     and the other, its savepoint (customer included) rolled back, takes the winner's.
     """
     query = (
+        select(Identity, Conversation)
+        .outerjoin(
+            Conversation,
+            (col(Conversation.identity_id) == col(Identity.id))
+            & col(Conversation.status).in_(OPEN_STATUSES),
+        )
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+        .order_by(col(Conversation.id).desc())
+        .limit(1)
+        # the conversation side may be missing (outer join): only the identity is locked
+        .with_for_update(of=Identity)
+    )
+    row = (await session.exec(query)).first()
+    if row is not None:
+        return row[0], row[1]
+    identity, created = await _create_identity(
+        session, _identity_query(channel, external_id), channel, external_id, now
+    )
+    # ours is new, with no conversation; the winner of a race may have opened one
+    return identity, None if created else await open_conversation_for(session, identity)
+
+
+def _identity_query(channel: str, external_id: str) -> SelectOfScalar[Identity]:
+    return (
         select(Identity)
         .where(Identity.channel == channel, Identity.external_id == external_id)
         .with_for_update()
     )
-    identity = (await session.exec(query)).first()
-    if identity is not None:
-        return identity
+
+
+async def _create_identity(
+    session: AsyncSession, query: SelectOfScalar[Identity], channel: str, external_id: str,
+    now: datetime,
+) -> tuple[Identity, bool]:
+    """A new customer and identity, or the identity another transaction has just created
+    (``False``: not ours)."""
     try:
         async with session.begin_nested():
             customer = Customer(created_at=now)
@@ -51,10 +95,10 @@ async def get_or_create_identity(
             )
             session.add(identity)
             await session.flush()
-        return identity
+        return identity, True
     except IntegrityError:
         # The other insert has committed (PostgreSQL made ours wait for it): read it.
-        return (await session.exec(query)).one()
+        return (await session.exec(query)).one(), False
 
 
 async def open_conversation_for(session: AsyncSession, identity: Identity) -> Conversation | None:
