@@ -73,9 +73,9 @@ def report_domains(
     shown = "none" if glossary is None else f"{len(glossary)} English words"
     print(f"English-to-Japanese glossary (faq.glossary): {shown}")
     if models:
-        used = [n for n, m in (("word vectors", models.word_vectors),
-                               (f"sentence encoder {models.encoder and models.encoder.name}",
-                                models.encoder)) if m is not None]
+        used = ["word vectors"] if models.word_vectors is not None else []
+        if models.encoder is not None:
+            used.append(f"sentence encoder {models.encoder.name}")
         print(f"with {' and '.join(used)} (weights and calibration fitted on sakura-mart)")
     for name, provenance in DOMAINS.items():
         directory = eval_dir / name

@@ -236,6 +236,27 @@ def multilingual(eval_dir: Path, word_vectors: str) -> None:
         tuned = with_params(matcher, replace(shipped, weight=weight))
         print(f"fitted:  {cautious_calibration(tuned, fitting, unknown=True)}")
         print(f"shipped: {shipped}\n")
+    encoding_speed(SemanticConfig(encoder=MULTILINGUAL_PACKAGE).load(), faq, rows)
+
+
+def encoding_speed(models: SemanticModels, faq: Path, rows: list[tuple[str, str]]) -> None:
+    """What the encoder costs: one message at a time (as the server encodes them), and
+    the FAQ's questions and alternates in one batch (as a first load does)."""
+    encoder = models.encoder
+    assert encoder is not None
+    entries, _ = load_faq(faq / "faq.yaml")
+    texts = [t for e in entries for t in (e.question, *e.alternates)]
+    start = time.perf_counter()
+    encoder.encode(texts)
+    batch = (time.perf_counter() - start) / len(texts)
+    seconds = []
+    for query, _ in rows:
+        start = time.perf_counter()
+        encoder.encode([query])
+        seconds.append(time.perf_counter() - start)
+    print(f"{encoder.name}: one message p50 {statistics.median(seconds) * 1000:.2f} ms, "
+          f"p99 {percentile(seconds, 0.99) * 1000:.2f} ms ({len(seconds)} messages); "
+          f"first load {batch * 1000:.2f} ms per question or alternate ({len(texts)} texts)")
 
 
 def japanese_scale(eval_dir: Path, config: SemanticConfig, reloads: int) -> None:

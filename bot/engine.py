@@ -51,7 +51,6 @@ from bot.postbacks import Postback, PostbackKind, parse_postback
 from bot.store import (
     identity_and_open_conversation,
     new_message,
-    open_conversation_for,
     queue_messages,
     to_outbound,
 )
@@ -188,7 +187,7 @@ class Engine:
                 identity, conversation = await identity_and_open_conversation(
                     session, inbound.channel, inbound.customer_ref, now
                 )
-                survey_turn = await self._survey_turn(session, inbound, identity)
+                survey_turn = await self._survey_turn(session, inbound, identity, conversation)
                 if survey_turn is not None:
                     turn = survey_turn
                 else:
@@ -262,10 +261,12 @@ class Engine:
         return _Turn(session, identity, conversation, inbound, events=events)
 
     async def _survey_turn(
-        self, session: AsyncSession, inbound: Inbound, identity: Identity
+        self, session: AsyncSession, inbound: Inbound, identity: Identity,
+        open_conversation: Conversation | None,
     ) -> _Turn | None:
         """A survey answer or comment, stored and answered in the surveyed conversation;
-        None when the inbound is anything else."""
+        None when the inbound is anything else. ``open_conversation``: the identity's
+        open conversation, if any."""
         hook = self._surveys
         if hook is None or (inbound.postback is None and inbound.text is None):
             return None
@@ -277,7 +278,7 @@ class Engine:
             survey_id = await hook.awaiting_comment(session, identity, now)
             if survey_id is None:
                 return None
-            if await self._is_new_request(session, identity, inbound.text):
+            if open_conversation is not None or await self._is_new_request(inbound.text):
                 # The rule: the next text after the follow-up question is the comment
                 # unless it is plainly a new request; then it is handled as one.
                 await hook.drop_comment(session, survey_id)
@@ -293,11 +294,10 @@ class Engine:
             await self._reply(turn, text)
         return turn
 
-    async def _is_new_request(self, session: AsyncSession, identity: Identity, text: str) -> bool:
-        """Text that must not be swallowed as a survey comment: an open conversation's
-        message, a link code, a request for a person, or a question the FAQ answers."""
-        if await open_conversation_for(session, identity) is not None:
-            return True
+    async def _is_new_request(self, text: str) -> bool:
+        """Text that must not be swallowed as a survey comment (besides a message of an
+        open conversation): a link code, a request for a person, or a question the FAQ
+        answers."""
         if parse_code(text) is not None or detect_intent(text) is Intent.HUMAN:
             return True
         matches = await self._search(text, self._default_locale)
@@ -363,14 +363,13 @@ class Engine:
     async def _during_handoff(self, turn: _Turn) -> None:
         # The agent sees the message; tell the customer once that it reached the queue.
         conversation = turn.conversation
-        assert conversation.id is not None
+        assert conversation.id is not None and turn.customer_message is not None
+        await turn.session.flush()  # the event names the customer's message by its id
         last_bot = await self._last_bot_message(turn.session, conversation.id)
         if conversation.status == ConversationStatus.WAITING and (
             last_bot is not None and last_bot.decision == Decision.HANDOFF
         ):
             await self._say(turn, "already_queued", decision="queued")
-        assert turn.customer_message is not None
-        await turn.session.flush()  # the event names the message by its id
         turn.events.append(
             self._event(
                 CustomerMessageDuringHandoff, conversation, message_id=turn.customer_message.id

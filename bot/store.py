@@ -123,15 +123,13 @@ async def add_message(
     *,
     buttons: Sequence[Button] = (),
     decision: str | None = None,
-    deliver: bool = False,
 ) -> Message:
-    """Store a message now (outside a turn: agents' replies, notices, surveys); with
-    `deliver`, also queue it in the outbox for its channel."""
+    """Store a message now and queue it in the outbox for its channel (outside a turn:
+    agents' replies, notices, surveys)."""
     message = new_message(session, conversation, role, text, now, buttons=buttons,
                           decision=decision)
     await session.flush()
-    if deliver:
-        queue_messages(session, conversation, [message], now)
+    queue_messages(session, conversation, [message], now)
     return message
 
 

@@ -288,8 +288,7 @@ class BlendedEvidence:
 
     def scores(self, text: str) -> Float32Array:
         """Per entry, the mean of the two sources' evidence."""
-        mean = (self.sentences.scores(text) + self.words.scores(text)) / np.float32(2.0)
-        return np.asarray(mean, dtype=np.float32)
+        return (self.sentences.scores(text) + self.words.scores(text)) / np.float32(2.0)
 
     def with_params(self, params: SemanticParams) -> BlendedEvidence:
         """The same evidence with other weights (for tuning)."""
@@ -327,19 +326,13 @@ class SemanticModels:
                                None)
             words = WordVectorEvidence(entries, self.word_vectors, self.word_vector_locales,
                                        previous=prior_words)
-        blend = self.blended_params()
         sources: list[SemanticSource] = []
-        if sentences is not None and words is not None and blend is not None:
-            sources.append(BlendedEvidence(sentences, words, blend))
+        if sentences is not None and words is not None:
+            blend = BLENDED_ENCODERS.get(sentences.encoder.name)
+            if blend is not None:
+                sources.append(BlendedEvidence(sentences, words, blend))
         sources += [s for s in (sentences, words) if s is not None]
         return tuple(sources)
-
-    def blended_params(self) -> SemanticParams | None:
-        """The parameters of the blend of the configured encoder with the word vectors,
-        if the two are blended where both apply."""
-        if self.encoder is None or self.word_vectors is None:
-            return None
-        return BLENDED_ENCODERS.get(self.encoder.name)
 
 
 def is_off(name: str | None) -> bool:

@@ -53,7 +53,4 @@ class HandoffNotices:
             text = self._texts.format("outside_hours", locale, opens=opens)
         # Marked like the handoff message itself: the engine says "already queued"
         # once after the last handoff message, and this notice is part of it.
-        await add_message(
-            session, conversation, Role.BOT, text, now, decision=Decision.HANDOFF,
-            deliver=True,
-        )  # fmt: skip
+        await add_message(session, conversation, Role.BOT, text, now, decision=Decision.HANDOFF)

@@ -2,9 +2,9 @@
 
 Each method is one transaction whose state change is a conditional update, so two agents
 clicking at once (or two replicas handling the same click) produce one winner. Messages
-for the customer are stored with `deliver=True`, so the outbox takes them to the
-customer's own channel. Domain events are recorded in the same transaction
-(`bot.event_outbox`) and delivered after the commit.
+for the customer are stored with `bot.store.add_message`, which queues them, so the
+outbox takes them to the customer's own channel. Domain events are recorded in the same
+transaction (`bot.event_outbox`) and delivered after the commit.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class HandoffService:
                 await session.refresh(handoff)
                 return ClaimResult(False, handoff.agent_ref, handoff.agent_name, open=True)
             text = self._texts.format("agent_joined", conversation.locale, agent=agent_name)
-            await add_message(session, conversation, Role.BOT, text, self._clock(), deliver=True)
+            await add_message(session, conversation, Role.BOT, text, self._clock())
             deliveries = await self._events.record(session, events)
         await self._after_commit(deliveries)
         self._log.info("case claimed", extra={"conversation": conversation_id, "agent": agent_ref})
@@ -162,7 +162,7 @@ class HandoffService:
                     return ReplyOutcome.CLOSED
                 if handoff.claimed_at is None:
                     await self._take(session, conversation, handoff, agent_ref, None, events)
-                await add_message(session, conversation, Role.AGENT, text, now, deliver=True)
+                await add_message(session, conversation, Role.AGENT, text, now)
                 await session.exec(
                     update(Handoff)
                     .where(col(Handoff.id) == handoff.id, col(Handoff.first_response_at).is_(None))
@@ -211,9 +211,7 @@ class HandoffService:
             )
             await session.refresh(conversation)
             text = self._texts.get("resolved_by_agent", conversation.locale)
-            await add_message(
-                session, conversation, Role.BOT, text, now, decision="resolved", deliver=True
-            )
+            await add_message(session, conversation, Role.BOT, text, now, decision="resolved")
             event = ConversationResolved(
                 conversation_id=conversation_id,
                 customer_id=conversation.customer_id,
@@ -267,7 +265,7 @@ class HandoffService:
             await session.refresh(conversation)
             name = agent_name or self._texts.get("agent_sender_name", conversation.locale)
             text = self._texts.format("agent_joined", conversation.locale, agent=name)
-            await add_message(session, conversation, Role.BOT, text, now, deliver=True)
+            await add_message(session, conversation, Role.BOT, text, now)
             event = CaseReopened(
                 conversation_id=conversation_id, customer_id=conversation.customer_id,
                 channel=conversation.channel, occurred_at=now, handoff_id=handoff.id,

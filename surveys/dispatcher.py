@@ -143,7 +143,7 @@ class SurveyDispatcher:
         )
         message = await add_message(
             session, conversation, Role.BOT, self._texts.get(key, locale), now,
-            buttons=buttons, decision=SURVEY_DECISION, deliver=True,
+            buttons=buttons, decision=SURVEY_DECISION,
         )  # fmt: skip
         survey.status = SurveyStatus.SENT
         survey.sent_at = now

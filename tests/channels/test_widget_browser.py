@@ -160,7 +160,7 @@ async def agent_says(server: TestServer, session_id: str, text: str) -> None:
         ).one()
         conversation = await open_conversation_for(session, identity)
         assert conversation is not None
-        await add_message(session, conversation, Role.AGENT, text, services.clock(), deliver=True)
+        await add_message(session, conversation, Role.AGENT, text, services.clock())
     services.outbox.notify()
 
 
