@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.admin_api import AdminApi, AdminGuard
 from bot.body_limits import body_limits
+from bot.claims import LoopingWorker
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.db import SessionFactory, make_engine, make_session_factory, postgres_pool, upgrade
@@ -35,9 +36,11 @@ from bot.metrics import Metrics
 from bot.monitoring import MetricsGuard, MonitoringApi
 from bot.openapi import openapi_document, register_openapi
 from bot.outbox import OutboxDispatcher
+from bot.pg_listener import PgListener, channel_name, listener_dsn
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
 from bot.texts import Texts
+from bot.wakeups import Wakeups
 from channels.line.handler import LineEventHandler
 from channels.line.output import LineOutput
 from channels.line.webhook import WEBHOOK_PATH, LineWebhook
@@ -52,13 +55,7 @@ from channels.web.dashboard import DashboardPage
 from channels.web.expiry import SessionLifetime
 from channels.web.hub import LiveHub
 from channels.web.output import WebOutput
-from channels.web.relay import (
-    LiveRelay,
-    LocalRelay,
-    PostgresRelay,
-    listener_dsn,
-    notify_channel,
-)
+from channels.web.relay import LiveRelay, LocalRelay, PostgresRelay
 from channels.web.throttle import widget_throttle
 from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
@@ -94,6 +91,9 @@ class Services:
     # Started and stopped with the app; tests pause it and tick by hand.
     scheduler: AsyncIOScheduler
     metrics: Metrics
+    # PostgreSQL only: the replica's LISTEN connection and the work loops' wake-ups.
+    listener: PgListener | None = None
+    wakeups: Wakeups | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ class Stoppable(Protocol):
 
 # How often unclaimed cases are checked for a reminder (the wait itself is a setting).
 REMINDER_TICK_SECONDS = 30
-# How long start-up waits for the cross-replica live relay to listen.
-RELAY_START_SECONDS = 10.0
+# How long start-up waits for the database listener (live relay, wake-ups) to listen.
+LISTEN_START_SECONDS = 10.0
 # How often a digest that should have gone out today is checked for.
 DIGEST_CATCH_UP_SECONDS = 600
 
@@ -146,11 +146,13 @@ def create_app(
         settings.faq_dir, log.getChild("faq"),
         semantic=settings.semantic, defer_semantic=True, glossary=settings.faq_glossary,
     )
+    poll = settings.work_poll_seconds
     events = EventOutbox(
-        sessions, clock, log.getChild("events"), lease=lease_of(settings), metrics=metrics
+        sessions, clock, log.getChild("events"), poll, lease_of(settings), metrics=metrics
     )
     hub = LiveHub(log.getChild("web"))
-    relay = _live_relay(settings, sessions, hub, log.getChild("web"))
+    listener = _listener(settings, log.getChild("replicas"))
+    relay = _live_relay(settings, listener, sessions, hub, log.getChild("web"))
     outputs: dict[str, OutputChannel] = {"web": WebOutput(relay)}
     texts = Texts.load(settings.texts_file)
     line = None
@@ -164,11 +166,12 @@ def create_app(
         )
         outputs[line.name] = line
     outbox = OutboxDispatcher(
-        sessions, outputs, clock, log.getChild("outbox"), lease=lease_of(settings),
-        metrics=metrics,
+        sessions, outputs, clock, log.getChild("outbox"), poll, lease_of(settings), metrics
     )
     inbox_handlers: dict[str, InboxHandler] = {}
-    inbox = InboxProcessor(sessions, inbox_handlers, clock, log.getChild("inbox"), metrics=metrics)
+    inbox = InboxProcessor(
+        sessions, inbox_handlers, clock, log.getChild("inbox"), poll, metrics=metrics
+    )
     policy = survey_policy(settings)
     survey_log = log.getChild("surveys")
     alerts = SlackSurveyAlerts() if settings.slack is not None else None
@@ -203,9 +206,22 @@ def create_app(
         schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
         digest = DailyDigest(sessions, schedule, clock, log.getChild("digest"))
     timers = Timers(surveys, slack, digest)
+    wakeups = None
+    if listener is not None:
+        wakeups = Wakeups(
+            listener, channel_name("work", settings.database_schema), log.getChild("replicas")
+        )
+        workers: list[tuple[str, LoopingWorker]] = [
+            ("inbox", inbox), ("outbox", outbox), ("events", events)
+        ]
+        if slack is not None:
+            workers.append(("slack", slack.poster))
+        for topic, worker in workers:
+            wakeups.attach(topic, worker.loop)
     services = Services(
         settings, db, sessions, faq, events, engine, outbox, hub, relay, inbox, line, clock,
-        handoffs, slack, surveys, timers, _scheduler(settings, timers, log), metrics=metrics,
+        handoffs, slack, surveys, timers, _scheduler(settings, timers, log), metrics,
+        listener, wakeups,
     )  # fmt: skip
 
     limits = settings.limits
@@ -265,14 +281,26 @@ def create_app(
     return app
 
 
+def _listener(settings: Settings, log: logging.Logger) -> PgListener | None:
+    """PostgreSQL: the replica's LISTEN connection, to hear the others (SQLite: one
+    process, nobody to hear)."""
+    if not settings.database_url.startswith("postgresql"):
+        return None
+    return PgListener(listener_dsn(settings.database_url), log)
+
+
 def _live_relay(
-    settings: Settings, sessions: SessionFactory, hub: LiveHub, log: logging.Logger
+    settings: Settings,
+    listener: PgListener | None,
+    sessions: SessionFactory,
+    hub: LiveHub,
+    log: logging.Logger,
 ) -> LiveRelay:
     """PostgreSQL: replicas reach each other's WebSockets through LISTEN/NOTIFY."""
-    if not settings.database_url.startswith("postgresql"):
+    if listener is None:
         return LocalRelay(hub)
-    channel = notify_channel(settings.database_schema)
-    return PostgresRelay(listener_dsn(settings.database_url), channel, sessions, hub, log)
+    channel = channel_name("live", settings.database_schema)
+    return PostgresRelay(listener, channel, sessions, hub, log)
 
 
 def _scheduler(settings: Settings, timers: Timers, log: logging.Logger) -> AsyncIOScheduler:
@@ -341,8 +369,8 @@ def _slack_desk(
         timeout=max(1, round(slack.request_timeout)),
     )
     poster = SlackPoster(
-        sessions, client, slack.handoff_channel, clock, log, lease=lease_of(settings),
-        metrics=metrics,
+        sessions, client, slack.handoff_channel, clock, log, settings.work_poll_seconds,
+        lease_of(settings), metrics=metrics,
     )
     desk = SlackDesk(
         sessions,
@@ -388,13 +416,20 @@ def _lifecycle(
             asyncio.create_task(services.outbox.run(), name="outbox"),
             asyncio.create_task(services.events.run(), name="events"),
         ]
-        if isinstance(services.relay, PostgresRelay):
-            loops.append(services.relay)
-            tasks.append(asyncio.create_task(services.relay.run(), name="live relay"))
+        listener = services.listener
+        if listener is not None:
+            loops.append(listener)
+            tasks.append(asyncio.create_task(listener.run(), name="database listener"))
+            if isinstance(services.relay, PostgresRelay):
+                loops.append(services.relay)
+                tasks.append(asyncio.create_task(services.relay.run(), name="live relay"))
             try:
-                await asyncio.wait_for(services.relay.wait_listening(), RELAY_START_SECONDS)
+                await asyncio.wait_for(listener.wait_listening(), LISTEN_START_SECONDS)
             except TimeoutError:
-                log.warning("live relay is not listening yet; web sockets get replies late")
+                log.warning(
+                    "database listener is not listening yet: web sockets get replies late, "
+                    "and work queued by other replicas waits for the poll"
+                )
         faq_watch = asyncio.create_task(services.faq.watch(settings.faq_reload_seconds), name="faq")
         if services.slack is None:
             log.warning(
@@ -424,6 +459,8 @@ def _lifecycle(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if services.wakeups is not None:
+                await services.wakeups.stop()
             await services.hub.close_all()
             if services.line is not None:
                 await services.line.close()

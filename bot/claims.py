@@ -25,8 +25,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db_outage import describe, is_database_unavailable
 
-# The longest a failing work loop waits before trying again.
+# How long a failing work loop waits before trying again: a second, doubling to 15 s.
+FIRST_FAILURE_PAUSE = 1.0
 MAX_FAILURE_PAUSE = 15.0
+# The safety poll of a work loop (HELPDESK_WORK_POLL_SECONDS); see WorkLoop.
+POLL_SECONDS = 30.0
 
 
 async def claim_due(
@@ -101,9 +104,15 @@ async def work_on(
 
 
 class WorkLoop:
-    """Runs a claim-and-work `step` whenever work may be due: at once after `notify()`,
-    else every `poll_seconds`. `step` returns how many rows it claimed; a batch smaller
-    than `batch` means nothing more was due."""
+    """Runs a claim-and-work `step` whenever work may be due: at once after `notify()` or
+    `wake()`, at the time given to `wake_in()`, else every `poll_seconds`. `step` returns
+    how many rows it claimed; a batch smaller than `batch` means nothing more was due.
+
+    The poll is only a safety net. New rows announce themselves (`notify`, and through
+    `announce` to the other replicas); rows put back for a retry wake their loop at their
+    due time (`wake_in`). What nothing announces is a dead replica's claimed rows, once
+    their lease runs out: the poll finds those.
+    """
 
     def __init__(
         self,
@@ -119,11 +128,30 @@ class WorkLoop:
         self._log = logger
         self._what = what
         self._wake = asyncio.Event()
+        self._woken = False  # new work, as against a moved deadline
+        self._due: float | None = None  # the event loop's time of the earliest retry
         self._stopping = False
+        # Tells the other replicas (bot.wakeups); None in one process.
+        self.announce: Callable[[], None] | None = None
 
     def notify(self) -> None:
-        """Work was queued: do it now rather than at the next poll."""
+        """Work was queued here: do it now rather than at the next poll, and tell the
+        other replicas (a row may wait behind a row one of them is working on)."""
+        self.wake()
+        if self.announce is not None:
+            self.announce()
+
+    def wake(self) -> None:
+        """Work was queued (by another replica): do it now."""
+        self._woken = True
         self._wake.set()
+
+    def wake_in(self, seconds: float) -> None:
+        """A row becomes due in `seconds`: go round then, even if nobody calls."""
+        due = asyncio.get_running_loop().time() + max(seconds, 0.0)
+        if self._due is None or due < self._due:
+            self._due = due
+            self._wake.set()  # a pause in progress takes the earlier deadline
 
     def stop(self) -> None:
         """Finish the batch in hand, then return from `run`.
@@ -132,15 +160,15 @@ class WorkLoop:
         retried after their lease, but the connection's close can then wait forever.
         """
         self._stopping = True
-        self._wake.set()
+        self.wake()
 
     async def run(self) -> None:
         """Loop until `stop()` (or cancellation)."""
         failures = 0
         while not self._stopping:
             try:
-                # Rows queued while a batch runs set the wake event, so a short batch
-                # needs no second, empty claim to be sure nothing is left.
+                # Rows queued while a batch runs wake the loop, so a short batch needs no
+                # second, empty claim to be sure nothing is left.
                 while await self._step() >= self._batch and not self._stopping:
                     pass
                 failures = 0
@@ -155,21 +183,39 @@ class WorkLoop:
                     )
                 else:
                     self._log.exception("%s failed; will retry", self._what)
-            try:
-                pause = pause_after(failures, self._poll)
-                await asyncio.wait_for(self._wake.wait(), timeout=pause)
-            except TimeoutError:
-                pass
+            await self._pause(failures)
+
+    async def _pause(self, failures: int) -> None:
+        """Wait for new work, the earliest retry or the poll; after failures, for the
+        failure pause (new work still cuts it short)."""
+        clock = asyncio.get_running_loop()
+        deadline = clock.time() + pause_after(failures, self._poll)
+        while not self._woken:
+            until = deadline
+            if self._due is not None and not failures:
+                until = min(until, self._due)
+            remaining = until - clock.time()
+            if remaining <= 0:
+                break
             self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=remaining)
+            except TimeoutError:
+                break
+        self._woken = False
+        self._wake.clear()
+        if self._due is not None and self._due <= clock.time():
+            self._due = None  # the coming round is the one it asked for
 
 
 def pause_after(failures: int, poll: float) -> float:
     """How long a work loop sleeps (unless notified) after `failures` failed rounds in a
-    row: the poll interval, doubled per failure up to a cap, so an outage is retried
-    without a tight loop of errors. New work (`notify`) still wakes the loop at once."""
+    row: the poll interval when the last round worked; else a second, doubled per failure
+    up to a cap, so an outage is retried soon but without a tight loop of errors. New work
+    (`notify`) still wakes the loop at once."""
     if failures <= 0:
         return poll
-    return max(poll, min(poll * 2.0 ** (failures - 1), MAX_FAILURE_PAUSE))
+    return min(FIRST_FAILURE_PAUSE * 2.0 ** (failures - 1), MAX_FAILURE_PAUSE)
 
 
 class LoopingWorker:
@@ -177,6 +223,10 @@ class LoopingWorker:
     outbox, the Slack poster): the loop's controls, in one place."""
 
     _loop: WorkLoop
+
+    @property
+    def loop(self) -> WorkLoop:
+        return self._loop
 
     def notify(self) -> None:
         """Work was queued: do it now rather than at the next poll."""

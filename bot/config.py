@@ -91,6 +91,9 @@ class Settings:
     digest_time: time | None = time(9, 0)
     # A process that dies mid-send leaves its claimed outbox rows to others after this.
     send_lease_seconds: float = 60.0
+    # The work loops' safety poll: new rows wake them at once, retries at their due time;
+    # only a dead replica's leased rows wait for this (bot.claims.WorkLoop).
+    work_poll_seconds: float = 30.0
     limits: LimitSettings = field(default_factory=lambda: LimitSettings())
     metrics_token: str | None = None
     ready_timeout: float = 2.0
@@ -201,6 +204,9 @@ class Settings:
             digest_time=r.get("HELPDESK_DIGEST_TIME", _time_or_off, cls.digest_time),
             send_lease_seconds=r.get(
                 "HELPDESK_SEND_LEASE_SECONDS", _positive_float, cls.send_lease_seconds
+            ),
+            work_poll_seconds=r.get(
+                "HELPDESK_WORK_POLL_SECONDS", _positive_float, cls.work_poll_seconds
             ),
             limits=_limit_settings(r),
             metrics_token=r.get("HELPDESK_METRICS_TOKEN", _secret, None),

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.events import DomainEvent, decode_event, encode_event
@@ -78,7 +78,7 @@ class EventOutbox(LoopingWorker):
         sessions: SessionFactory,
         clock: Clock,
         logger: logging.Logger,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = POLL_SECONDS,
         lease: timedelta = LEASE,
         metrics: Metrics | None = None,
     ) -> None:
@@ -206,12 +206,14 @@ class EventOutbox(LoopingWorker):
             self._log.error("event delivery given up", exc_info=exc, extra=extra)
             result = SendResult.FAILED
         else:
+            delay = backoff(attempts)
             values = {
                 "status": EventDeliveryStatus.PENDING,
                 "attempts": attempts,
-                "due_at": now + backoff(attempts),
+                "due_at": now + delay,
                 "last_error": error,
             }
+            self._loop.wake_in(delay.total_seconds())
             self._log.warning("event delivery failed; will retry", exc_info=exc, extra=extra)
             result = SendResult.RETRY
         async with self._sessions() as session, session.begin():

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.db_outage import describe, is_database_unavailable
@@ -45,7 +45,7 @@ class InboxProcessor(LoopingWorker):
         handlers: Mapping[str, InboxHandler],
         clock: Clock,
         logger: logging.Logger,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = POLL_SECONDS,
         metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
@@ -96,11 +96,9 @@ class InboxProcessor(LoopingWorker):
             result = InboxResult.FAILED
             values = {"status": InboxStatus.FAILED, "last_error": error}
         else:
-            values = {
-                "status": InboxStatus.PENDING,
-                "due_at": now + backoff(row.attempts),
-                "last_error": error,
-            }
+            delay = backoff(row.attempts)
+            values = {"status": InboxStatus.PENDING, "due_at": now + delay, "last_error": error}
+            self._loop.wake_in(delay.total_seconds())
         async with self._sessions() as session, session.begin():
             await session.exec(
                 update(InboundEvent)

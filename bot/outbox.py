@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.metrics import Metrics, SendResult
@@ -39,7 +39,7 @@ class OutboxDispatcher(LoopingWorker):
         channels: Mapping[str, OutputChannel],
         clock: Clock,
         logger: logging.Logger,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = POLL_SECONDS,
         lease: timedelta = LEASE,
         metrics: Metrics | None = None,
     ) -> None:
@@ -173,6 +173,7 @@ class OutboxDispatcher(LoopingWorker):
                 "due_at": now + delay,
                 "last_error": error[:500],
             }
+            self._loop.wake_in(delay.total_seconds())
             self._log.warning(
                 "outbox send failed; will retry",
                 extra={"outbox": ids, "channel": head.channel, "retry_in": delay.total_seconds()},

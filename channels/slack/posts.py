@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.claims import LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.metrics import Metrics, SendResult
@@ -79,7 +79,7 @@ class SlackPoster(LoopingWorker):
         channel: str,
         clock: Clock,
         logger: logging.Logger,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = POLL_SECONDS,
         lease: timedelta = LEASE,
         metrics: Metrics | None = None,
     ) -> None:
@@ -216,6 +216,7 @@ class SlackPoster(LoopingWorker):
                 delay = max(delay, timedelta(seconds=retry_after))
             values = {"status": OutboxStatus.PENDING, "due_at": now + delay,
                       "last_error": error[:500]}  # fmt: skip
+            self._loop.wake_in(delay.total_seconds())
             self._log.warning(
                 "slack post failed; will retry",
                 extra={"slack_post": post.id, "retry_in": delay.total_seconds()},

@@ -123,7 +123,8 @@ async def test_no_free_connection_in_time_is_an_outage(tmp_path: Path) -> None:
 def test_failing_loops_back_off_up_to_a_cap() -> None:
     assert [pause_after(n, 1.0) for n in range(6)] == [1.0, 1.0, 2.0, 4.0, 8.0, 15.0]
     assert pause_after(50, 1.0) == MAX_FAILURE_PAUSE
-    assert pause_after(3, 30.0) == 30.0  # never shorter than the poll itself
+    # An outage is retried on its own schedule, however long the idle poll is.
+    assert [pause_after(n, 30.0) for n in range(4)] == [30.0, 1.0, 2.0, 4.0]
 
 
 async def test_a_work_loop_outlives_an_outage(
