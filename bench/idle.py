@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.statement_count import StatementCount
 
 # Start-up runs migrations, loads the FAQ and catches up on the digest: not idle work.
-SETTLE_SECONDS = 3.0
+SETTLE_SECONDS = 5.0
 
 
 async def fake_slack(request: web.Request) -> web.Response:

@@ -66,6 +66,7 @@ from surveys.dispatcher import SurveyDispatcher
 from surveys.planner import SurveyPlanner
 from surveys.policy import SurveyPolicy
 from surveys.responder import SurveyResponder
+from surveys.timer import SurveyTimer
 
 
 @dataclass(frozen=True)
@@ -194,13 +195,17 @@ def create_app(
     )
     notices = HandoffNotices(texts, settings.business_hours, clock, outbox.notify)
     events.subscribe(notices.subscription())
-    events.subscribe(SurveyPlanner(policy, clock, survey_log).subscription())
-    slack = _slack_desk(settings, sessions, handoffs, clock, log.getChild("slack"), metrics)
-    if slack is not None:
-        events.subscribe(slack.desk.subscription())
+    scheduler = AsyncIOScheduler(timezone="UTC")
     surveys = SurveyDispatcher(
         sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics
     )
+    survey_tick = outage_tolerant(surveys.tick, log, "survey tick")
+    survey_timer = SurveyTimer(scheduler, survey_tick, clock)
+    surveys.on_next_due = survey_timer.at
+    events.subscribe(SurveyPlanner(policy, clock, survey_log, survey_timer.at).subscription())
+    slack = _slack_desk(settings, sessions, handoffs, clock, log.getChild("slack"), metrics)
+    if slack is not None:
+        events.subscribe(slack.desk.subscription())
     digest = None
     if slack is not None and settings.digest_time is not None:
         schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
@@ -220,7 +225,8 @@ def create_app(
             wakeups.attach(topic, worker.loop)
     services = Services(
         settings, db, sessions, faq, events, engine, outbox, hub, relay, inbox, line, clock,
-        handoffs, slack, surveys, timers, _scheduler(settings, timers, log), metrics,
+        handoffs, slack, surveys, timers, _scheduler(settings, timers, scheduler, survey_tick, log),
+        metrics,
         listener, wakeups,
     )  # fmt: skip
 
@@ -303,16 +309,20 @@ def _live_relay(
     return PostgresRelay(listener, channel, sessions, hub, log)
 
 
-def _scheduler(settings: Settings, timers: Timers, log: logging.Logger) -> AsyncIOScheduler:
+def _scheduler(
+    settings: Settings,
+    timers: Timers,
+    scheduler: AsyncIOScheduler,
+    survey_tick: Callable[[], Awaitable[None]],
+    log: logging.Logger,
+) -> AsyncIOScheduler:
     """The in-memory ticker. It only ticks: what is due lives in rows (survey.due_at,
     handoff.remind_at, the digest's dedupe key), so a restart or a second replica neither
-    loses nor doubles work."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    loses nor doubles work. Surveys also tick at their due time (surveys.timer)."""
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler.add_job(
-        outage_tolerant(timers.surveys.tick, log, "survey tick"), "interval",
-        seconds=settings.survey_tick_seconds, id="surveys", **once,
-    )  # fmt: skip
+        survey_tick, "interval", seconds=settings.survey_tick_seconds, id="surveys", **once
+    )
     if timers.slack is not None:
         scheduler.add_job(
             outage_tolerant(timers.slack.desk.remind_unclaimed, log, "unclaimed reminders"),

@@ -86,7 +86,7 @@ class Settings:
     survey_skip_unanswered_handoff: bool = True
     review_url: str | None = None
     survey_comment_minutes: int = 30
-    survey_tick_seconds: float = 5.0
+    survey_tick_seconds: float = 30.0
     # Local time (business time zone) of the daily Slack digest; None: no digest.
     digest_time: time | None = time(9, 0)
     # A process that dies mid-send leaves its claimed outbox rows to others after this.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.claims import claim_due
@@ -60,6 +60,8 @@ class SurveyDispatcher:
         self._on_outbox = on_outbox
         self._log = logger
         self._metrics = metrics or Metrics.create()
+        # Told when the next planned survey is due, after each tick (surveys.timer).
+        self.on_next_due: Callable[[datetime], None] | None = None
 
     async def tick(self) -> int:
         """Expire overdue surveys, then send every due one; return how many were claimed."""
@@ -69,7 +71,28 @@ class SurveyDispatcher:
             batch = await self.send_due_once()
             claimed += batch
             if batch < BATCH:
-                return claimed
+                break
+        if self.on_next_due is not None:
+            due = await self.next_due()
+            if due is not None:
+                self.on_next_due(due)
+        return claimed
+
+    async def next_due(self) -> datetime | None:
+        """When the next planned survey falls due (None: none is planned). A survey due
+        already but not claimable (its customer's earlier one is still open) is left to
+        the interval tick, or ticking for it would never stop."""
+        now = self._clock()
+        async with self._sessions() as session:
+            query = select(func.min(Survey.due_at)).where(
+                col(Survey.status) == SurveyStatus.PLANNED, col(Survey.due_at) > now
+            )
+            due = (await session.exec(query)).one()
+        if due is None:
+            return None
+        # min() keeps the column's type, which reads UTC; a driver that hands back a
+        # naive value still means UTC.
+        return due if due.tzinfo is not None else due.replace(tzinfo=UTC)
 
     async def expire_overdue(self) -> None:
         now = self._clock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +31,18 @@ from surveys.rules import SurveyFacts, plan
 class SurveyPlanner:
     """Handles ConversationResolved: stores a planned (or skipped) survey."""
 
-    def __init__(self, policy: SurveyPolicy, clock: Clock, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        policy: SurveyPolicy,
+        clock: Clock,
+        logger: logging.Logger,
+        on_planned: Callable[[datetime], None] | None = None,
+    ) -> None:
         self._policy = policy
         self._clock = clock
         self._log = logger
+        # Told each planned survey's due time, so the ticker runs then (surveys.timer).
+        self._on_planned = on_planned
 
     def subscription(self) -> Subscription:
         return Subscription("survey_planner", (ConversationResolved,), self.on_resolved)
@@ -69,6 +78,10 @@ class SurveyPlanner:
                 created_at=self._clock(),
             )
         )
+        if decision.skip is None and self._on_planned is not None:
+            # Before the commit, which is fine: a survey is due minutes from now, and a
+            # tick for one that rolled back finds nothing.
+            self._on_planned(due_at)
         self._log.info(
             "survey planned" if decision.skip is None else "survey skipped",
             extra={

@@ -161,7 +161,7 @@ def test_bad_business_hours_name_the_variable(name: str, value: str, message: st
 
 def test_survey_timing_and_digest_settings() -> None:
     defaults = Settings.from_env({})
-    assert (defaults.survey_comment_minutes, defaults.survey_tick_seconds) == (30, 5.0)
+    assert (defaults.survey_comment_minutes, defaults.survey_tick_seconds) == (30, 30.0)
     assert defaults.digest_time == time(9, 0)
     s = Settings.from_env(
         {

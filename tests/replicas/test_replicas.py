@@ -202,13 +202,15 @@ async def test_a_replica_killed_while_sending_loses_nothing_and_doubles_nothing(
 ) -> None:
     api, _ = line_api
     users = await seed_due_surveys(db, 300)
-    # Slow calls, so the kill lands with sends in flight; a short lease, so the survivor
-    # takes over the dead replica's claimed rows within seconds.
+    # Slow calls, so the kill lands with sends in flight; a short lease and poll, so the
+    # survivor takes over the dead replica's claimed rows within seconds (nothing
+    # announces those: the poll finds them once their lease lapses).
     api.delay = 0.5
     cluster.extra_env.update(
         {
             "HELPDESK_SURVEY_TICK_SECONDS": "0.5",
             "HELPDESK_SEND_LEASE_SECONDS": "5",
+            "HELPDESK_WORK_POLL_SECONDS": "1",
             "LINE_REQUEST_TIMEOUT_SECONDS": "2",
             "SLACK_REQUEST_TIMEOUT_SECONDS": "2",
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -15,6 +16,7 @@ from bot.models import Message, SurveyKind, SurveyStatus
 from bot.texts import DEFAULT_TEXTS, Texts
 from surveys.dispatcher import SurveyDispatcher
 from surveys.policy import SurveyPolicy
+from surveys.timer import DUE_JOB
 from tests.channels.slack_desk import Desk
 from tests.chat_socket import WS_PATH, authenticated
 from tests.surveys.conftest import line_resolves, quick_replies, settle, surveys, tick
@@ -116,3 +118,36 @@ async def test_the_app_scheduler_ticks_surveys(desk: Desk) -> None:
     assert job is not None and job.coalesce and job.max_instances == 1
     # Wrapped so a database outage is one warning per tick (bot.db_outage).
     assert inspect.unwrap(job.func) == desk.services.surveys.tick
+
+
+def minutes_until_due_tick(desk: Desk) -> float | None:
+    """How far ahead (real time) the scheduler's due-time survey tick is set."""
+    job = desk.services.scheduler.get_job(DUE_JOB)
+    if job is None or job.next_run_time is None:
+        return None
+    return float((job.next_run_time - datetime.now(UTC)).total_seconds() / 60)
+
+
+async def test_the_ticker_is_set_for_the_next_planned_survey(desk: Desk) -> None:
+    # Planning a survey sets a tick at its due time, ten minutes on (the delay).
+    await line_resolves(desk)
+    ahead = minutes_until_due_tick(desk)
+    assert ahead is not None and 9 < ahead <= 10
+    # A second customer's survey, due five minutes later, leaves the earlier tick alone.
+    desk.clock.advance(minutes=5)
+    await line_resolves(desk, user="U" + "b" * 32)
+    ahead = minutes_until_due_tick(desk)
+    assert ahead is not None and 9 < ahead <= 10
+
+    # The tick at the first one's due time (run by hand: the scheduler is paused, and a
+    # date job that has fired is gone) sends it and sets the next for the second's.
+    desk.services.scheduler.remove_job(DUE_JOB)
+    desk.clock.advance(minutes=5)
+    assert await tick(desk) == 1
+    ahead = minutes_until_due_tick(desk)
+    assert ahead is not None and 4 < ahead <= 5
+
+    desk.services.scheduler.remove_job(DUE_JOB)
+    desk.clock.advance(minutes=5)
+    assert await tick(desk) == 1
+    assert minutes_until_due_tick(desk) is None  # nothing planned: only the interval tick
