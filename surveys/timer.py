@@ -11,11 +11,11 @@ cannot know about (another replica's surveys, should that replica be gone).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock
+from bot.clock import Clock, utc_now
 
 DUE_JOB = "surveys_due"
 
@@ -30,9 +30,10 @@ class SurveyTimer:
 
     def at(self, due: datetime) -> None:
         """Tick at `due` (on the app's clock), unless a tick is set for earlier."""
-        # The scheduler runs on real time; the app's clock may be a test's.
+        # The scheduler runs on real time (bot.clock.utc_now); the app's clock may be a
+        # test's, so the wait is measured on the app's clock and laid onto real time.
         wait = max((due - self._clock()).total_seconds(), 0.0)
-        run_at = datetime.now(UTC) + timedelta(seconds=wait)
+        run_at = utc_now() + timedelta(seconds=wait)
         job = self._scheduler.get_job(DUE_JOB)
         if job is not None and job.next_run_time is not None and job.next_run_time <= run_at:
             return
