@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, exists, true, update
 from sqlalchemy.orm import aliased
@@ -24,6 +24,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db_outage import describe, is_database_unavailable
+
+T = TypeVar("T")
 
 # How long a failing work loop waits before trying again: a second, doubling to 15 s.
 FIRST_FAILURE_PAUSE = 1.0
@@ -86,9 +88,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def work_on(
-    ids: Sequence[int], work: Callable[[int], Awaitable[None]], concurrency: int
+    claimed: Sequence[T], work: Callable[[T], Awaitable[None]], concurrency: int
 ) -> None:
-    """Run `work` for each claimed id, up to `concurrency` at once.
+    """Run `work` for each claimed row (an id, or what was read with it), up to
+    `concurrency` at once.
 
     Claimed rows head different groups, so working on them side by side keeps each
     group's order; a platform call that takes 100 ms then no longer caps a process at
@@ -96,11 +99,11 @@ async def work_on(
     """
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(row_id: int) -> None:
+    async def one(row: T) -> None:
         async with gate:
-            await work(row_id)
+            await work(row)
 
-    await asyncio.gather(*(one(i) for i in ids))
+    await asyncio.gather(*(one(row) for row in claimed))
 
 
 class WorkLoop:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
@@ -50,25 +51,65 @@ class OutboxDispatcher(LoopingWorker):
         self._log = logger
         self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
+        self._largest_batch = max((c.max_batch for c in channels.values()), default=1)
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch of due rows; return how many were claimed."""
         now = self._clock()
-        ids = await self._claim(now)
-        await work_on(ids, self._send, CONCURRENCY)
-        return len(ids)
+        claimed, batches = await self._claim(now)
+        await work_on(batches, self._send, CONCURRENCY)
+        return claimed
 
-    async def _claim(self, now: datetime) -> list[int]:
+    async def _claim(self, now: datetime) -> tuple[int, list[_Batch]]:
+        """Claim due heads and, in the same transaction, read what sending them needs:
+        each head with the rows that follow it, their messages and recipients, in one
+        joined query."""
         async with self._sessions() as session, session.begin():
-            return await claim_due(
+            ids = await claim_due(
                 session, Outbox, "conversation_id", OutboxStatus.PENDING, OutboxStatus.SENDING,
                 now, self._lease, BATCH,
             )  # fmt: skip
+            if not ids:
+                return 0, []
+            rows = await _heads_and_followers(session, ids, self._largest_batch)
+            # The followers taken along are marked here; the commit writes them together.
+            return len(ids), self._batches(ids, rows)
 
-    async def _send(self, head_id: int) -> None:
-        batch = await self._take_batch(head_id)
-        if batch is None:
-            return
+    def _batches(
+        self, ids: Sequence[int], rows: Sequence[tuple[Outbox, Message, Identity]]
+    ) -> list[_Batch]:
+        """Each claimed head with the queued rows of its conversation that answer the same
+        inbound (same reply token), up to the channel's batch size.
+
+        No other dispatcher can claim those followers: a row is claimable only when no
+        earlier row of its conversation is still open, and the head is.
+        """
+        heads = set(ids)
+        batches: list[_Batch] = []
+        current: _Batch | None = None
+        for outbox, message, identity in rows:  # by conversation, then id
+            if outbox.id in heads:
+                channel = self._channels.get(outbox.channel)
+                current = _Batch([outbox], [message], identity)
+                current.size = channel.max_batch if channel is not None else 1
+                batches.append(current)
+                continue
+            if (
+                current is None
+                or outbox.conversation_id != current.rows[0].conversation_id
+                or len(current.rows) >= current.size
+                or outbox.reply_token != current.rows[0].reply_token
+                or outbox.due_at > current.rows[0].due_at
+            ):
+                current = None  # this conversation's batch is complete
+                continue
+            outbox.status = OutboxStatus.SENDING
+            outbox.attempts += 1
+            current.rows.append(outbox)
+            current.messages.append(message)
+        return batches
+
+    async def _send(self, batch: _Batch) -> None:
         head = batch.rows[0]
         channel = self._channels.get(head.channel)
         error: str | None = None
@@ -94,54 +135,9 @@ class OutboxDispatcher(LoopingWorker):
             except PermanentSendError as exc:
                 error, permanent = str(exc), True
             except Exception as exc:  # an unexpected failure is retried like a temporary one
-                self._log.exception("channel send raised", extra={"outbox": head_id})
+                self._log.exception("channel send raised", extra={"outbox": head.id})
                 error = f"{type(exc).__name__}: {exc}"
         await self._record(batch.rows, error, retry_after, permanent)
-
-    async def _take_batch(self, head_id: int) -> _Batch | None:
-        """The claimed head row plus the next queued rows of its conversation that answer
-        the same inbound (same reply token), up to the channel's batch size.
-
-        No other dispatcher can claim those followers: a row is claimable only when no
-        earlier row of its conversation is still open, and the head is.
-        """
-        async with self._sessions() as session, session.begin():
-            head = await session.get(Outbox, head_id)
-            assert head is not None
-            channel = self._channels.get(head.channel)
-            size = channel.max_batch if channel is not None else 1
-            followers = (
-                await session.exec(
-                    select(Outbox)
-                    .where(
-                        Outbox.conversation_id == head.conversation_id,
-                        Outbox.status == OutboxStatus.PENDING,
-                        col(Outbox.id) > head.id,
-                        col(Outbox.due_at) <= head.due_at,
-                    )
-                    .order_by(col(Outbox.id))
-                    .limit(size - 1)
-                )
-            ).all()
-            rows = [head]
-            for row in followers:
-                if row.reply_token != head.reply_token:
-                    break
-                row.status = OutboxStatus.SENDING
-                row.attempts += 1
-                rows.append(row)
-            message_ids = [r.message_id for r in rows]
-            by_id = {
-                m.id: m
-                for m in (
-                    await session.exec(select(Message).where(col(Message.id).in_(message_ids)))
-                ).all()
-            }
-            conversation = await session.get(Conversation, head.conversation_id)
-            assert conversation is not None
-            identity = await session.get(Identity, conversation.identity_id)
-            assert identity is not None
-        return _Batch(rows, [by_id[i] for i in message_ids], identity)
 
     async def _record(
         self, rows: Sequence[Outbox], error: str | None, retry_after: float | None, permanent: bool
@@ -187,8 +183,45 @@ class OutboxDispatcher(LoopingWorker):
         self._metrics.outbox_sent(head.channel, result, len(rows))
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Batch:
     rows: list[Outbox]
     messages: list[Message]
     identity: Identity
+    size: int = 1  # the most rows the channel takes in one call
+
+
+async def _heads_and_followers(
+    session: AsyncSession, ids: Sequence[int], per_conversation: int
+) -> list[tuple[Outbox, Message, Identity]]:
+    """The claimed rows and the first open rows after them in their conversations (at
+    most `per_conversation` in all), each with its message and the conversation's
+    identity, ordered by conversation and id. Capped per conversation so that a long
+    backlog (after an outage) is not read again for every batch of it."""
+    conversations = select(col(Outbox.conversation_id)).where(col(Outbox.id).in_(ids))
+    place = (
+        func.row_number()
+        .over(partition_by=col(Outbox.conversation_id), order_by=col(Outbox.id))
+        .label("place")
+    )
+    candidates = (
+        select(col(Outbox.id).label("id"), place)
+        .where(col(Outbox.conversation_id).in_(conversations.scalar_subquery()))
+        # A follower still `sending` was taken along by the head's previous claimer, whose
+        # lease has run out: it goes with the head again.
+        .where(
+            col(Outbox.id).in_(ids)
+            | col(Outbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+        )
+        .subquery()
+    )
+    first = select(candidates.c.id).where(candidates.c.place <= per_conversation)
+    query = (
+        select(Outbox, Message, Identity)
+        .join(Message, col(Message.id) == Outbox.message_id)
+        .join(Conversation, col(Conversation.id) == Outbox.conversation_id)
+        .join(Identity, col(Identity.id) == Conversation.identity_id)
+        .where(col(Outbox.id).in_(first.scalar_subquery()))
+        .order_by(col(Outbox.conversation_id), col(Outbox.id))
+    )
+    return [(o, m, i) for o, m, i in (await session.exec(query)).all()]

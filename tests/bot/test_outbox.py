@@ -77,7 +77,8 @@ async def test_gives_up_after_max_attempts(harness: Harness) -> None:
 
 async def test_a_crashed_claim_is_picked_up_after_the_lease(harness: Harness) -> None:
     await harness.say("パスワード忘れた")
-    # Claim as a process that dies before sending: rows stay 'sending'.
+    # Claim as a process that dies before sending: rows stay 'sending' (the head, and the
+    # follower it took along).
     claimed = await harness.outbox._claim(harness.clock())
     assert claimed
     assert await harness.outbox.dispatch_once() == 0

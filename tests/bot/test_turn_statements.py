@@ -76,3 +76,17 @@ async def test_an_answer_writes_its_rows_once_with_no_updates(harness: Harness) 
                 select(Outbox).where(Outbox.message_id == reply.message_id)
             )).all()
             assert len(queued) == 1
+
+
+async def test_sending_an_answer_is_one_claiming_transaction_and_one_update(
+    harness: Harness,
+) -> None:
+    await harness.say("パスワードを忘れた")
+    with StatementCount(harness.db) as count:
+        assert await harness.outbox.dispatch_once() == 1
+    # The answer and "did this help?" go in one call, as before.
+    assert harness.channel.calls == 1 and len(harness.channel.texts()) == 2
+    # Claim the head, read it with its follower, message and recipient in one query, mark
+    # the follower taken along; then record both as sent.
+    assert [s.split()[0] for s in count.statements] == ["UPDATE", "SELECT", "UPDATE", "UPDATE"]
+    assert count.transactions == 2
