@@ -27,10 +27,18 @@ from typing import Any
 
 from sqlalchemy import CursorResult, and_, exists, update
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import (
+    POLL_SECONDS,
+    LoopingWorker,
+    WorkLoop,
+    backoff,
+    claim_due,
+    claimed_rows,
+    work_on,
+)
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.events import DomainEvent, decode_event, encode_event
@@ -152,19 +160,12 @@ class EventOutbox(LoopingWorker):
                 # A row for a subscriber this process lacks waits for a replica that has it.
                 only=col(EventDelivery.subscriber).in_(list(self._subscriptions)),
             )  # fmt: skip
-            claimed = (
-                (await session.exec(select(EventDelivery).where(col(EventDelivery.id).in_(ids))))
-                .all()
-                if ids
-                else []
-            )
-        by_id = {row.id: row for row in claimed}
+            claimed: list[EventDelivery] = await claimed_rows(session, EventDelivery, ids)
 
-        async def one(row_id: int) -> None:
-            row = by_id[row_id]
+        async def one(row: EventDelivery) -> None:
             await self._deliver(row, claimed=row.attempts)
 
-        await work_on(ids, one, CONCURRENCY)
+        await work_on(claimed, one, CONCURRENCY)
         return len(ids)
 
     async def _deliver(self, row: EventDelivery, claimed: int | None) -> bool:

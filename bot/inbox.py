@@ -18,7 +18,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
+from bot.claims import (
+    POLL_SECONDS,
+    LoopingWorker,
+    WorkLoop,
+    backoff,
+    claim_due,
+    claimed_rows,
+    work_on,
+)
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.db_outage import describe, is_database_unavailable
@@ -62,13 +70,13 @@ class InboxProcessor(LoopingWorker):
                 session, InboundEvent, "sender", InboxStatus.PENDING, InboxStatus.PROCESSING,
                 self._clock(), LEASE, BATCH,
             )  # fmt: skip
-        await work_on(ids, self._process, CONCURRENCY)
+            rows: list[InboundEvent] = await claimed_rows(session, InboundEvent, ids)
+        await work_on(rows, self._process, CONCURRENCY)
         return len(ids)
 
-    async def _process(self, row_id: int) -> None:
-        async with self._sessions() as session:
-            row = await session.get(InboundEvent, row_id)
-        assert row is not None
+    async def _process(self, row: InboundEvent) -> None:
+        assert row.id is not None
+        row_id = row.id
         handler = self._handlers.get(row.channel)
         error: str | None = None
         try:
