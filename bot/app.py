@@ -49,6 +49,7 @@ from channels.slack.commands import HelpdeskCommand
 from channels.slack.desk import SlackDesk
 from channels.slack.events_endpoint import EVENTS_PATH, SlackEventsEndpoint
 from channels.slack.posts import SlackPoster
+from channels.web.admission import admission_control
 from channels.web.api import WebChatApi, WebChatOptions
 from channels.web.cors import widget_cors
 from channels.web.dashboard import DashboardPage
@@ -242,6 +243,9 @@ def create_app(
             database_outage_middleware(log.getChild("db")),
             body_limits(settings.max_body_bytes, webhook_bodies),
             widget_throttle(limits, clock, log.getChild("web")),
+            admission_control(
+                limits.web_max_in_flight, limits.web_queue_seconds, log.getChild("web")
+            ),
         ],
     )
     app[SERVICES] = services

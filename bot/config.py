@@ -364,6 +364,10 @@ class LimitSettings:
     cors_origins: frozenset[str] = frozenset()
     websockets_per_session: int = 5
     webhook_body_bytes: int = 1024 * 1024
+    # Admission control (channels.web.admission): widget API requests at once, and how
+    # long one more may wait for a slot before its 503; 0 in flight turns it off.
+    web_max_in_flight: int = 64
+    web_queue_seconds: float = 0.5
 
 
 def _limit_settings(r: _Reader) -> LimitSettings:
@@ -387,6 +391,12 @@ def _limit_settings(r: _Reader) -> LimitSettings:
         ),
         webhook_body_bytes=r.get(
             "HELPDESK_MAX_WEBHOOK_BODY_BYTES", _positive_int, d.webhook_body_bytes
+        ),
+        web_max_in_flight=r.get(
+            "HELPDESK_WEB_MAX_IN_FLIGHT", _non_negative_int, d.web_max_in_flight
+        ),
+        web_queue_seconds=r.get(
+            "HELPDESK_WEB_QUEUE_SECONDS", _positive_float, d.web_queue_seconds
         ),
     )
 

@@ -73,14 +73,19 @@ _NO_DATABASE = ("/healthz", "/readyz", OPENAPI_PATH, "/", "/widget.js")
 def _with_operational_errors(paths: dict[str, Any]) -> dict[str, Any]:
     """Add the answers any route may give whatever its input: 413 to a body over the
     limit (refused by its declared length before the route is reached), 429 from the
-    widget API's rate limits, 503 while the database is unreachable."""
+    widget API's rate limits, 503 while the database is unreachable (and, on the widget
+    API, while the process is saturated: channels.web.admission)."""
     for path, operations in paths.items():
         for operation in operations.values():
             responses = operation["responses"]
             responses.setdefault("413", _errors(413)["413"])
             if path.startswith("/api/chat/"):
                 responses.setdefault("429", _retry_later("Rate limited: retry after the wait"))
-            if path not in _NO_DATABASE and not path.startswith("/dashboard"):
+            if path.startswith("/api/chat/"):
+                responses.setdefault(
+                    "503", _retry_later("The database is unreachable, or the server is busy")
+                )
+            elif path not in _NO_DATABASE and not path.startswith("/dashboard"):
                 responses.setdefault("503", _retry_later("The database is unreachable"))
     return paths
 

@@ -46,6 +46,7 @@ from channels.web.socket_auth import READY, SocketRefusal, authenticate_socket
 HISTORY_PAGE = 500
 WIDGET_API_PREFIX = "/api/chat/"
 NEW_SESSION_PATH = "/api/chat/sessions"
+WS_PATH = "/api/chat/ws"
 # The widget only ever sends its auth frame and {"type": "ping"}; anything much bigger
 # is not ours.
 WS_MAX_MESSAGE_BYTES = 1024
@@ -105,7 +106,7 @@ class WebChatApi:
         router.add_post(NEW_SESSION_PATH, self.create_session)
         router.add_post("/api/chat/messages", self.post_message)
         router.add_get("/api/chat/messages", self.get_messages)
-        router.add_get("/api/chat/ws", self.websocket)
+        router.add_get(WS_PATH, self.websocket)
         router.add_post("/api/chat/link-code", self.link_code)
         router.add_get("/api/chat/config", self.config)
         router.add_get("/", self.index)

@@ -396,7 +396,8 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
       showStatus('');
     } catch (err) {
       pending.classList.replace('pending', 'failed');
-      showStatus(err.status === 413 ? t.tooLong : err.status === 429 ? t.busy : t.failed);
+      showStatus(err.status === 413 ? t.tooLong
+        : err.status === 429 || err.status === 503 ? t.busy : t.failed);
     }
     refresh();
   }
