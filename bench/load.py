@@ -85,6 +85,13 @@ async def database_connections(schema: str | None) -> int | None:
         await connection.close()
 
 
+def retry_after(response: aiohttp.ClientResponse) -> float:
+    try:
+        return float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        return 1.0
+
+
 async def one_session(
     http: aiohttp.ClientSession,
     base: str,
@@ -94,11 +101,16 @@ async def one_session(
     results: Results,
 ) -> None:
     try:
-        async with http.post(f"{base}/api/chat/sessions", json={}) as r:
-            if r.status != 201:
+        while True:
+            async with http.post(f"{base}/api/chat/sessions", json={}) as r:
+                if r.status == 201:
+                    token = (await r.json())["token"]
+                    break
                 results.errors[f"session {r.status}"] += 1
-                return
-            token = (await r.json())["token"]
+                # A busy server (admission control) asks to come back: do, as a client should.
+                if r.status != 503 or time.monotonic() >= stop_at:
+                    return
+                await asyncio.sleep(retry_after(r))
         ws = await http.ws_connect(f"{base}/api/chat/ws")
         # The token goes in the first frame (never the URL); "ready" says pushes follow.
         await ws.send_json({"type": "auth", "token": token})
@@ -129,6 +141,8 @@ async def one_session(
                     await r.read()
                     if r.status != 200:
                         results.errors[f"message {r.status}"] += 1
+                        if r.status == 503:
+                            await asyncio.sleep(retry_after(r))
                     else:
                         results.latencies.append(time.perf_counter() - t0)
             except (aiohttp.ClientError, TimeoutError) as exc:

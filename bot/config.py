@@ -366,8 +366,8 @@ class LimitSettings:
     webhook_body_bytes: int = 1024 * 1024
     # Admission control (channels.web.admission): widget API requests at once, and how
     # long one more may wait for a slot before its 503; 0 in flight turns it off.
-    web_max_in_flight: int = 64
-    web_queue_seconds: float = 0.5
+    web_max_in_flight: int = 16
+    web_queue_seconds: float = 0.25
 
 
 def _limit_settings(r: _Reader) -> LimitSettings:

@@ -123,7 +123,7 @@ async def test_zero_turns_it_off(aiohttp_client: AiohttpClient, held: HeldHandle
 
 def test_the_settings() -> None:
     defaults = Settings.from_env({}).limits
-    assert (defaults.web_max_in_flight, defaults.web_queue_seconds) == (64, 0.5)
+    assert (defaults.web_max_in_flight, defaults.web_queue_seconds) == (16, 0.25)
     set_ = Settings.from_env(
         {"HELPDESK_WEB_MAX_IN_FLIGHT": "0", "HELPDESK_WEB_QUEUE_SECONDS": "0.2"}
     ).limits

@@ -19,6 +19,7 @@ from playwright.async_api import (
     BrowserContext,
     Dialog,
     Page,
+    Route,
     WebSocket,
     async_playwright,
     expect,
@@ -473,6 +474,38 @@ async def test_a_rate_limited_message_says_to_wait(
     await send(page, "料金プラン")
     await expect(page.locator(".status")).to_have_text(BUSY_JA)
     await expect(page.locator(".msg.failed .text")).to_have_text("料金プラン")
+
+
+async def test_a_busy_server_is_asked_again_after_its_retry_after(
+    browser_new_page: NewPage, browser_base_url: str
+) -> None:
+    page = await browser_new_page()
+    posts: list[int] = []
+
+    async def busy_once(route: Route) -> None:
+        # The first send meets a saturated server (admission control's answer); the retry
+        # goes through to the real one. History reads (GET) pass.
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        posts.append(len(posts))
+        if len(posts) == 1:
+            await route.fulfill(
+                status=503, headers={"Retry-After": "1"}, content_type="application/json",
+                body=json.dumps({"error": "the server is busy; try again in 1 s"}),
+            )  # fmt: skip
+        else:
+            await route.continue_()
+
+    await page.route("**/api/chat/messages*", busy_once)
+    await open_chat(page, browser_base_url)
+    await send(page, "パスワードを忘れました")
+    stored = page.locator(".msg.customer[data-id] .text")
+    await expect(stored).to_have_text(["パスワードを忘れました"])
+    await expect(page.locator(".msg.bot")).not_to_have_count(0)
+    await expect(page.locator(".status")).to_be_hidden()
+    await expect(page.locator(".msg.failed")).to_have_count(0)
+    assert len(posts) == 2
 
 
 def stored_token(page: Page, base_url: str) -> Awaitable[str]:

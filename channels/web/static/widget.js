@@ -256,8 +256,23 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
     const res = await fetch(apiBase + path, { method, headers,
       body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status });
+    if (!res.ok) {
+      throw Object.assign(new Error(data.error || res.statusText),
+        { status: res.status, retryAfter: Number(res.headers.get('Retry-After')) || 1 });
+    }
     return data;
+  }
+
+  // A 503 (the server is busy, or its database is away) stored nothing: wait as asked,
+  // at most 5 s, and try once more before telling the customer.
+  async function postMessage(body) {
+    try {
+      return await api('POST', '/api/chat/messages', body);
+    } catch (err) {
+      if (err.status !== 503) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(err.retryAfter, 5) * 1000));
+      return api('POST', '/api/chat/messages', body);
+    }
   }
 
   function ensureSession() {
@@ -383,12 +398,12 @@ textarea { flex: 1; resize: none; max-height: 120px; border: 1px solid #cbd2d9; 
       let data;
       try {
         await ensureSession();
-        data = await api('POST', '/api/chat/messages', body);
+        data = await postMessage(body);
       } catch (err) {
         if (err.status !== 401) throw err;
         sessionEnded(); // expired or stale token: one retry with a fresh session
         await ensureSession();
-        data = await api('POST', '/api/chat/messages', body);
+        data = await postMessage(body);
       }
       pending.remove();
       addMessage(data.message, false);
