@@ -63,6 +63,9 @@ class PgListener:
         self._listening = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lost = asyncio.Event()
+        # asyncpg runs one operation at a time on a connection: a NOTIFY and a liveness
+        # check must take turns, or one fails with "another operation is in progress".
+        self._turn = asyncio.Lock()
         # Statements sent on this connection (liveness checks, NOTIFYs), for bench.idle.
         self.statements = 0
 
@@ -89,8 +92,9 @@ class PgListener:
         connection = self._connection
         if connection is None or connection.is_closed():
             raise ConnectionError("the listener is not connected")
-        self.statements += 1
-        await connection.execute("SELECT pg_notify($1, $2)", channel, payload)
+        async with self._turn:
+            self.statements += 1
+            await connection.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -130,8 +134,10 @@ class PgListener:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped_or_lost(), CHECK_SECONDS)
                 if not self._stopping.is_set() and not connection.is_closed():
-                    self.statements += 1
-                    await asyncio.wait_for(connection.execute("SELECT 1"), timeout=CHECK_SECONDS)
+                    async with self._turn:
+                        self.statements += 1
+                        check = connection.execute("SELECT 1")
+                        await asyncio.wait_for(check, timeout=CHECK_SECONDS)
         finally:
             self._connection = None
             with contextlib.suppress(Exception):
