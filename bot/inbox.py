@@ -30,6 +30,7 @@ from bot.claims import (
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.db_outage import describe, is_database_unavailable
+from bot.group_commit import GroupCommit
 from bot.metrics import InboxResult, Metrics
 from bot.models import InboundEvent, InboxStatus
 
@@ -62,6 +63,7 @@ class InboxProcessor(LoopingWorker):
         self._log = logger
         self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.process_once, BATCH, poll_seconds, logger, "inbox processing")
+        self._completions = GroupCommit(sessions)
 
     async def process_once(self) -> int:
         """Claim and process one batch of due events; return how many were claimed."""
@@ -107,13 +109,12 @@ class InboxProcessor(LoopingWorker):
             delay = backoff(row.attempts)
             values = {"status": InboxStatus.PENDING, "due_at": now + delay, "last_error": error}
             self._loop.wake_in(delay.total_seconds())
-        async with self._sessions() as session, session.begin():
-            await session.exec(
-                update(InboundEvent)
-                .where(col(InboundEvent.id) == row_id)
-                .where(col(InboundEvent.status) == InboxStatus.PROCESSING)
-                .values(**values)
-            )
+        await self._completions.execute(
+            update(InboundEvent)
+            .where(col(InboundEvent.id) == row_id)
+            .where(col(InboundEvent.status) == InboxStatus.PROCESSING)
+            .values(**values)
+        )
         self._metrics.inbox_processed(row.channel, result)
 
 

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.claims import POLL_SECONDS, LoopingWorker, WorkLoop, backoff, claim_due, work_on
 from bot.clock import Clock
 from bot.db import SessionFactory
+from bot.group_commit import GroupCommit
 from bot.metrics import Metrics, SendResult
 from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
 from bot.ports import OutputChannel, PermanentSendError, Recipient, TemporarySendError
@@ -51,6 +52,7 @@ class OutboxDispatcher(LoopingWorker):
         self._log = logger
         self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.dispatch_once, BATCH, poll_seconds, logger, "outbox dispatch")
+        self._records = GroupCommit(sessions)
         self._largest_batch = max((c.max_batch for c in channels.values()), default=1)
 
     async def dispatch_once(self) -> int:
@@ -174,12 +176,11 @@ class OutboxDispatcher(LoopingWorker):
                 "outbox send failed; will retry",
                 extra={"outbox": ids, "channel": head.channel, "retry_in": delay.total_seconds()},
             )
-        async with self._sessions() as session, session.begin():
-            await session.exec(
-                update(Outbox)
-                .where(col(Outbox.id).in_(ids), col(Outbox.status) == OutboxStatus.SENDING)
-                .values(**values)
-            )
+        await self._records.execute(
+            update(Outbox)
+            .where(col(Outbox.id).in_(ids), col(Outbox.status) == OutboxStatus.SENDING)
+            .values(**values)
+        )
         self._metrics.outbox_sent(head.channel, result, len(rows))
 
 
