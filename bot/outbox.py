@@ -92,8 +92,8 @@ class OutboxDispatcher(LoopingWorker):
         for outbox, message, identity in rows:  # by conversation, then id
             if outbox.id in heads:
                 channel = self._channels.get(outbox.channel)
-                current = _Batch([outbox], [message], identity)
-                current.size = channel.max_batch if channel is not None else 1
+                size = channel.max_batch if channel is not None else 1
+                current = _Batch([outbox], [message], identity, size)
                 batches.append(current)
                 continue
             if (
@@ -189,7 +189,7 @@ class _Batch:
     rows: list[Outbox]
     messages: list[Message]
     identity: Identity
-    size: int = 1  # the most rows the channel takes in one call
+    size: int  # the most rows the channel takes in one call
 
 
 async def _heads_and_followers(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -24,32 +24,41 @@ from tests.replicas.test_replicas import eventually
 AN_HOUR = "3600"
 
 
-async def test_a_retry_wakes_its_loop_at_its_due_time() -> None:
-    rounds: list[int] = []
-    second = asyncio.Event()
+def hourly_loop(step: Callable[[], Awaitable[int]]) -> WorkLoop:
+    return WorkLoop(step, batch=10, poll_seconds=3600, logger=logging.getLogger("t"), what="w")
 
-    async def step() -> int:
-        rounds.append(len(rounds))
-        if len(rounds) == 1:
-            loop.wake_in(0.05)  # as a worker does when it puts a row back for a retry
-        else:
-            second.set()
-        return 0
 
-    loop = WorkLoop(step, batch=10, poll_seconds=3600, logger=logging.getLogger("t"), what="w")
+async def run_until(loop: WorkLoop, reached: asyncio.Event) -> None:
+    """Run `loop` until `reached` is set (within 10 s, or the test fails), then stop it."""
     task = asyncio.create_task(loop.run())
     async with asyncio.timeout(10):
-        await second.wait()
+        await reached.wait()
     loop.stop()
     async with asyncio.timeout(10):
         await task
-    assert len(rounds) >= 2
+
+
+async def test_a_retry_wakes_its_loop_at_its_due_time() -> None:
+    calls = 0
+    second_round = asyncio.Event()
+
+    async def step() -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            loop.wake_in(0.05)  # as a worker does when it puts a row back for a retry
+        else:
+            second_round.set()
+        return 0
+
+    loop = hourly_loop(step)
+    await run_until(loop, second_round)  # only the retry's due time can bring it round
 
 
 async def test_a_notified_loop_goes_round_once_more_without_waiting() -> None:
     calls = 0
     announced = 0
-    done = asyncio.Event()
+    second_round = asyncio.Event()
 
     async def step() -> int:
         nonlocal calls
@@ -57,21 +66,16 @@ async def test_a_notified_loop_goes_round_once_more_without_waiting() -> None:
         if calls == 1:
             loop.notify()  # a row queued while the batch ran
         else:
-            done.set()
+            second_round.set()
         return 0
 
     def announce() -> None:
         nonlocal announced
         announced += 1
 
-    loop = WorkLoop(step, batch=10, poll_seconds=3600, logger=logging.getLogger("t"), what="w")
+    loop = hourly_loop(step)
     loop.announce = announce
-    task = asyncio.create_task(loop.run())
-    async with asyncio.timeout(10):
-        await done.wait()
-    loop.stop()
-    async with asyncio.timeout(10):
-        await task
+    await run_until(loop, second_round)
     assert announced == 1, "new work is announced to the other replicas"
 
 
