@@ -9,7 +9,7 @@ claim skips locked rows on PostgreSQL; SQLite serialises writers) never sends it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -22,18 +22,19 @@ from bot.db import SessionFactory
 from bot.db_outage import is_database_unavailable
 from bot.messages import Button
 from bot.metrics import Metrics, SurveyResult
-from bot.models import Conversation, Identity, Role, Survey, SurveyKind, SurveyStatus
+from bot.models import Conversation, Identity, Message, Role, Survey, SurveyKind, SurveyStatus
 from bot.postbacks import encode_survey_answer
-from bot.store import add_message
+from bot.store import new_message, queue_messages
 from bot.texts import Texts
 from surveys.policy import SurveyPolicy
-from surveys.queries import last_sent_at
+from surveys.queries import last_sent_by_customer
 from surveys.rules import SkipReason, score_range
 
 # Only ever held inside the claiming transaction; the lease matters only if a
 # transaction somehow commits a row still `sending`.
 LEASE = timedelta(minutes=5)
-BATCH = 50
+# Set-based, so a batch costs a few statements whatever its size (see `_send`).
+BATCH = 500
 # The skip reason of a survey whose sending raised (see the log for why).
 SEND_ERROR = "send_error"
 # The bot message's decision, so reports can tell survey questions from answers.
@@ -113,64 +114,104 @@ class SurveyDispatcher:
                 session, Survey, "customer_id", SurveyStatus.PLANNED, SurveyStatus.SENDING,
                 now, LEASE, BATCH,
             )  # fmt: skip
-            for survey_id in ids:
-                try:
-                    async with session.begin_nested():
-                        results.append(await self._send(session, survey_id, now))
-                except Exception as exc:
-                    if is_database_unavailable(exc):
-                        raise  # the whole batch waits for the database, unchanged
-                    # One bad row must not roll back the batch on every tick forever.
-                    self._log.exception("survey not sent", extra={"survey": survey_id})
-                    skipped = await session.exec(
-                        update(Survey)
-                        .where(col(Survey.id) == survey_id)
-                        .values(status=SurveyStatus.SKIPPED, skip_reason=SEND_ERROR)
-                        .returning(col(Survey.kind))
-                    )
-                    results.append((str(skipped.scalar_one()), SurveyResult.ERROR))
+            if ids:
+                results = await self._send_batch(session, ids, now)
         for kind, result in results:
             self._metrics.survey_taken(kind, result)
         if ids:
             self._on_outbox()
         return len(ids)
 
+    async def _send_batch(
+        self, session: AsyncSession, ids: Sequence[int], now: datetime
+    ) -> list[tuple[str, SurveyResult]]:
+        """The whole batch in a few set-based statements; should one row make it fail,
+        each row again on its own, so that the bad one is skipped and the rest sent."""
+        try:
+            async with session.begin_nested():
+                return await self._send(session, ids, now)
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                raise  # the whole batch waits for the database, unchanged
+        results: list[tuple[str, SurveyResult]] = []
+        for survey_id in ids:
+            try:
+                async with session.begin_nested():
+                    results.extend(await self._send(session, [survey_id], now))
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    raise
+                # One bad row must not roll back the batch on every tick forever.
+                self._log.exception("survey not sent", extra={"survey": survey_id})
+                skipped = await session.exec(
+                    update(Survey)
+                    .where(col(Survey.id) == survey_id)
+                    .values(status=SurveyStatus.SKIPPED, skip_reason=SEND_ERROR)
+                    .returning(col(Survey.kind))
+                )
+                results.append((str(skipped.scalar_one()), SurveyResult.ERROR))
+        return results
+
     async def _send(
-        self, session: AsyncSession, survey_id: int, now: datetime
-    ) -> tuple[str, SurveyResult]:
-        """Queue the question (or skip it by a rule); return the survey's kind and result."""
-        survey = await session.get(Survey, survey_id)
-        assert survey is not None
-        conversation = await session.get(Conversation, survey.conversation_id)
-        assert conversation is not None and conversation.id is not None
-        identity = await session.get(Identity, conversation.identity_id)
-        # Re-checked at send time: the customer may have blocked us, or been linked to
-        # an identity that was surveyed, since the survey was planned.
-        skip: SkipReason | None = None
-        if identity is not None and identity.blocked_at is not None:
-            skip = SkipReason.BLOCKED
-        else:
-            last = await last_sent_at(session, conversation.customer_id, survey_id)
-            if last is not None and now - last < self._policy.throttle:
+        self, session: AsyncSession, ids: Sequence[int], now: datetime
+    ) -> list[tuple[str, SurveyResult]]:
+        """Queue the claimed surveys' questions (or skip them by a rule): one read of the
+        rows with their conversations and identities, one of the customers' last
+        surveys, then one flush that writes every message, outbox row and survey."""
+        rows = (
+            await session.exec(
+                select(Survey, Conversation, Identity)
+                .join(Conversation, col(Conversation.id) == Survey.conversation_id)
+                .join(Identity, col(Identity.id) == Conversation.identity_id, isouter=True)
+                .where(col(Survey.id).in_(ids))
+                .order_by(col(Survey.id))
+            )
+        ).all()
+        last_sent = await last_sent_by_customer(
+            session, [c.customer_id for _, c, _ in rows], excluding=ids
+        )
+        results: list[tuple[str, SurveyResult]] = []
+        asked: list[tuple[Survey, Conversation, Message]] = []
+        for survey, conversation, identity in rows:
+            # Re-checked at send time: the customer may have blocked us, or been linked
+            # to an identity that was surveyed, since the survey was planned.
+            skip: SkipReason | None = None
+            last = last_sent.get(conversation.customer_id)
+            if identity is not None and identity.blocked_at is not None:
+                skip = SkipReason.BLOCKED
+            elif last is not None and now - last < self._policy.throttle:
                 skip = SkipReason.THROTTLED
-        if skip is not None:
-            survey.status = SurveyStatus.SKIPPED
-            survey.skip_reason = skip
-            self._log.info("survey skipped", extra={"survey": survey_id, "reason": skip})
-            return survey.kind, SurveyResult.SKIPPED
-        locale = conversation.locale
+            if skip is not None:
+                survey.status = SurveyStatus.SKIPPED
+                survey.skip_reason = skip
+                self._log.info("survey skipped", extra={"survey": survey.id, "reason": skip})
+                results.append((survey.kind, SurveyResult.SKIPPED))
+                continue
+            # Two rows of one batch can share a customer once identities are linked.
+            last_sent[conversation.customer_id] = now
+            asked.append((survey, conversation, self._question(session, survey, conversation, now)))
+        await session.flush()  # the messages, in one INSERT: the outbox rows need their ids
+        for survey, conversation, message in asked:
+            queue_messages(session, conversation, [message], now)
+            survey.status = SurveyStatus.SENT
+            survey.sent_at = now
+            survey.expires_at = now + self._policy.expiry
+            survey.message_id = message.id
+            self._log.info("survey sent", extra={"survey": survey.id, "kind": survey.kind})
+            results.append((survey.kind, SurveyResult.SENT))
+        await session.flush()
+        return results
+
+    def _question(
+        self, session: AsyncSession, survey: Survey, conversation: Conversation, now: datetime
+    ) -> Message:
+        assert survey.id is not None
         key = "survey_nps_question" if survey.kind == SurveyKind.NPS else "survey_csat_question"
         buttons = tuple(
-            Button(str(score), encode_survey_answer(survey_id, score))
+            Button(str(score), encode_survey_answer(survey.id, score))
             for score in score_range(survey.kind)
         )
-        message = await add_message(
-            session, conversation, Role.BOT, self._texts.get(key, locale), now,
+        return new_message(
+            session, conversation, Role.BOT, self._texts.get(key, conversation.locale), now,
             buttons=buttons, decision=SURVEY_DECISION,
         )  # fmt: skip
-        survey.status = SurveyStatus.SENT
-        survey.sent_at = now
-        survey.expires_at = now + self._policy.expiry
-        survey.message_id = message.id
-        self._log.info("survey sent", extra={"survey": survey_id, "kind": survey.kind})
-        return survey.kind, SurveyResult.SENT

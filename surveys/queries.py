@@ -7,6 +7,7 @@ moving their conversations, so surveys sent on either channel then count togethe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func
@@ -45,13 +46,19 @@ async def last_survey_due(
     return value
 
 
-async def last_sent_at(session: AsyncSession, customer_id: int, excluding: int) -> datetime | None:
-    """When the customer was last sent another survey, on any channel."""
+async def last_sent_by_customer(
+    session: AsyncSession, customer_ids: Sequence[int], excluding: Sequence[int]
+) -> dict[int, datetime]:
+    """When each customer was last sent a survey other than those in `excluding`, on any
+    channel; a customer never sent one is not in the result."""
+    if not customer_ids:
+        return {}
     query = (
-        select(func.max(Survey.sent_at))
+        select(Conversation.customer_id, func.max(Survey.sent_at))
         .join(Conversation, col(Conversation.id) == col(Survey.conversation_id))
-        .where(Conversation.customer_id == customer_id, col(Survey.id) != excluding)
-        .where(col(Survey.sent_at).is_not(None))
+        .where(col(Conversation.customer_id).in_(set(customer_ids)))
+        .where(col(Survey.id).not_in(excluding), col(Survey.sent_at).is_not(None))
+        .group_by(col(Conversation.customer_id))
     )
-    value: datetime | None = (await session.exec(query)).one()
-    return value
+    rows = (await session.exec(query)).all()
+    return {customer: sent for customer, sent in rows if sent is not None}
