@@ -18,6 +18,7 @@ from bot.models import (
     Identity,
     Message,
     Outbox,
+    OutboxStatus,
 )
 
 OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.WAITING, ConversationStatus.AGENT)
@@ -162,6 +163,49 @@ def new_message(
     )
     session.add(message)
     return message
+
+
+def message_row(
+    conversation_id: int,
+    role: str,
+    text: str,
+    now: datetime,
+    *,
+    buttons: Sequence[Button] = (),
+    decision: str | None = None,
+) -> dict[str, object]:
+    """A message as a plain row, for a bulk INSERT (surveys.dispatcher): every column
+    but the id, as `new_message` would store it."""
+    return {
+        "conversation_id": conversation_id,
+        "role": role,
+        "text": text,
+        "buttons": [{"label": b.label, "postback": b.postback} for b in buttons],
+        "postback": None,
+        "faq_entry_id": None,
+        "faq_score": None,
+        "decision": decision,
+        "created_at": now,
+    }
+
+
+def outbox_row(
+    message_id: int, conversation_id: int, channel: str, now: datetime
+) -> dict[str, object]:
+    """A queued outbox row with no reply token, for a bulk INSERT; every column but the id."""
+    return {
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "channel": channel,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "due_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+        "reply_token": None,
+        "reply_deadline": None,
+    }
 
 
 def queue_messages(

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import select as columns
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,9 +25,18 @@ from bot.db import SessionFactory
 from bot.db_outage import is_database_unavailable
 from bot.messages import Button
 from bot.metrics import Metrics, SurveyResult
-from bot.models import Conversation, Identity, Message, Role, Survey, SurveyKind, SurveyStatus
+from bot.models import (
+    Conversation,
+    Identity,
+    Message,
+    Outbox,
+    Role,
+    Survey,
+    SurveyKind,
+    SurveyStatus,
+)
 from bot.postbacks import encode_survey_answer
-from bot.store import new_message, queue_messages
+from bot.store import message_row, outbox_row
 from bot.texts import Texts
 from surveys.policy import SurveyPolicy
 from surveys.queries import last_sent_by_customer
@@ -61,6 +73,7 @@ class SurveyDispatcher:
         self._on_outbox = on_outbox
         self._log = logger
         self._metrics = metrics or Metrics.create()
+        self._statements = _Statements.build()
         # Told when the next planned survey is due, after each tick (surveys.timer).
         self.on_next_due: Callable[[datetime], None] | None = None
 
@@ -155,63 +168,126 @@ class SurveyDispatcher:
     async def _send(
         self, session: AsyncSession, ids: Sequence[int], now: datetime
     ) -> list[tuple[str, SurveyResult]]:
-        """Queue the claimed surveys' questions (or skip them by a rule): one read of the
-        rows with their conversations and identities, one of the customers' last
-        surveys, then one flush that writes every message, outbox row and survey."""
+        """Queue the claimed surveys' questions (or skip them by a rule) in five
+        statements whatever the count: one read of the rows with their conversations and
+        identities, one of the customers' last surveys, one INSERT of the messages, one
+        of their outbox rows, one executemany of the survey updates. Plain rows, not ORM
+        objects: building ten thousand objects cost more than the database did."""
+        # SQLAlchemy's select on the connection: SQLModel's is typed for four columns.
+        connection = await session.connection()
         rows = (
-            await session.exec(
-                select(Survey, Conversation, Identity)
+            await connection.execute(
+                columns(
+                    col(Survey.id), col(Survey.kind), col(Conversation.id),
+                    col(Conversation.customer_id), col(Conversation.channel),
+                    col(Conversation.locale), col(Identity.blocked_at),
+                )
                 .join(Conversation, col(Conversation.id) == Survey.conversation_id)
                 .join(Identity, col(Identity.id) == Conversation.identity_id, isouter=True)
                 .where(col(Survey.id).in_(ids))
                 .order_by(col(Survey.id))
             )
         ).all()
-        last_sent = await last_sent_by_customer(
-            session, [c.customer_id for _, c, _ in rows], excluding=ids
-        )
+        last_sent = await last_sent_by_customer(session, [r[3] for r in rows], excluding=ids)
         results: list[tuple[str, SurveyResult]] = []
-        asked: list[tuple[Survey, Conversation, Message]] = []
-        for survey, conversation, identity in rows:
+        skipped: list[dict[str, object]] = []
+        asked: list[_Asked] = []
+        for survey_id, kind, conversation_id, customer_id, channel, locale, blocked_at in rows:
             # Re-checked at send time: the customer may have blocked us, or been linked
             # to an identity that was surveyed, since the survey was planned.
             skip: SkipReason | None = None
-            last = last_sent.get(conversation.customer_id)
-            if identity is not None and identity.blocked_at is not None:
+            last = last_sent.get(customer_id)
+            if blocked_at is not None:
                 skip = SkipReason.BLOCKED
             elif last is not None and now - last < self._policy.throttle:
                 skip = SkipReason.THROTTLED
             if skip is not None:
-                survey.status = SurveyStatus.SKIPPED
-                survey.skip_reason = skip
-                self._log.info("survey skipped", extra={"survey": survey.id, "reason": skip})
-                results.append((survey.kind, SurveyResult.SKIPPED))
+                skipped.append({"b_id": survey_id, "b_reason": skip})
+                self._log.info("survey skipped", extra={"survey": survey_id, "reason": skip})
+                results.append((kind, SurveyResult.SKIPPED))
                 continue
             # Two rows of one batch can share a customer once identities are linked.
-            last_sent[conversation.customer_id] = now
-            asked.append((survey, conversation, self._question(session, survey, conversation, now)))
-        await session.flush()  # the messages, in one INSERT: the outbox rows need their ids
-        for survey, conversation, message in asked:
-            queue_messages(session, conversation, [message], now)
-            survey.status = SurveyStatus.SENT
-            survey.sent_at = now
-            survey.expires_at = now + self._policy.expiry
-            survey.message_id = message.id
-            self._log.info("survey sent", extra={"survey": survey.id, "kind": survey.kind})
-            results.append((survey.kind, SurveyResult.SENT))
-        await session.flush()
+            last_sent[customer_id] = now
+            assert survey_id is not None and conversation_id is not None  # read from rows
+            asked.append(_Asked(survey_id, kind, conversation_id, channel, locale))
+        if skipped:
+            await session.exec(self._statements.skip, params=skipped)
+        if not asked:
+            return results
+        # A conversation has one survey, so the new ids map back by conversation.
+        inserted = await session.exec(
+            self._statements.message,
+            params=[self._question(a, now) for a in asked],
+        )
+        message_ids = {conversation: message for message, conversation in inserted.all()}
+        await session.exec(
+            self._statements.outbox,
+            params=[
+                outbox_row(message_ids[a.conversation_id], a.conversation_id, a.channel, now)
+                for a in asked
+            ],
+        )
+        await session.exec(
+            self._statements.sent,
+            params=[
+                {"b_id": a.survey_id, "b_at": now, "b_expires": now + self._policy.expiry,
+                 "b_message": message_ids[a.conversation_id]}
+                for a in asked
+            ],
+        )  # fmt: skip
+        for a in asked:
+            self._log.info("survey sent", extra={"survey": a.survey_id, "kind": a.kind})
+            results.append((a.kind, SurveyResult.SENT))
         return results
 
-    def _question(
-        self, session: AsyncSession, survey: Survey, conversation: Conversation, now: datetime
-    ) -> Message:
-        assert survey.id is not None
-        key = "survey_nps_question" if survey.kind == SurveyKind.NPS else "survey_csat_question"
+    def _question(self, asked: _Asked, now: datetime) -> dict[str, object]:
+        key = "survey_nps_question" if asked.kind == SurveyKind.NPS else "survey_csat_question"
         buttons = tuple(
-            Button(str(score), encode_survey_answer(survey.id, score))
-            for score in score_range(survey.kind)
+            Button(str(score), encode_survey_answer(asked.survey_id, score))
+            for score in score_range(asked.kind)
         )
-        return new_message(
-            session, conversation, Role.BOT, self._texts.get(key, conversation.locale), now,
+        return message_row(
+            asked.conversation_id, Role.BOT, self._texts.get(key, asked.locale), now,
             buttons=buttons, decision=SURVEY_DECISION,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Asked:
+    survey_id: int
+    kind: str
+    conversation_id: int
+    channel: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The dispatcher's writes, built once and run with a list of rows each."""
+
+    message: Any
+    outbox: Any
+    sent: Any
+    skip: Any
+
+    @classmethod
+    def build(cls) -> _Statements:
+        surveys: Table = Survey.__table__  # type: ignore[attr-defined]
+        messages: Table = Message.__table__  # type: ignore[attr-defined]
+        outbox: Table = Outbox.__table__  # type: ignore[attr-defined]
+        c = surveys.c
+        by_id = update(surveys).where(c.id == bindparam("b_id"))
+        return cls(
+            message=insert(messages).returning(messages.c.id, messages.c.conversation_id),
+            outbox=insert(outbox),
+            sent=by_id.values(
+                status=SurveyStatus.SENT,
+                sent_at=bindparam("b_at", type_=c.sent_at.type),
+                expires_at=bindparam("b_expires", type_=c.expires_at.type),
+                message_id=bindparam("b_message", type_=c.message_id.type),
+            ),
+            skip=by_id.values(
+                status=SurveyStatus.SKIPPED,
+                skip_reason=bindparam("b_reason", type_=c.skip_reason.type),
+            ),
+        )
