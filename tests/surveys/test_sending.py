@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.app import survey_policy
-from bot.models import Message, SurveyKind, SurveyStatus
+from bot.models import Conversation, Identity, Message, SurveyKind, SurveyStatus
 from bot.texts import DEFAULT_TEXTS, Texts
 from surveys.dispatcher import SurveyDispatcher
 from surveys.policy import SurveyPolicy
@@ -151,3 +152,70 @@ async def test_the_ticker_is_set_for_the_next_planned_survey(desk: Desk) -> None
     desk.clock.advance(minutes=5)
     assert await tick(desk) == 1
     assert minutes_until_due_tick(desk) is None  # nothing planned: only the interval tick
+
+
+USERS = ["U" + c * 32 for c in "abc"]
+
+
+async def survey_questions_to(desk: Desk, pushes_before: int) -> list[str | None]:
+    """Who got a survey question since `pushes_before` pushes."""
+    questions = {JA["survey_nps_question"], JA["survey_csat_question"]}
+    return [
+        c.to for c in desk.line_api.pushes()[pushes_before:] if questions & set(c.texts)
+    ]
+
+
+class BrokenEnglish(Texts):
+    """Texts that fail for one locale, as a bug in one row's data would."""
+
+    def get(self, key: str, locale: str) -> str:
+        if locale == "en":
+            raise RuntimeError("no text for this row")
+        return super().get(key, locale)
+
+
+async def test_one_bad_survey_is_skipped_and_the_rest_of_its_batch_sent(desk: Desk) -> None:
+    for user in USERS:
+        await line_resolves(desk, user=user)
+    _, broken, _ = await surveys(desk)
+    async with desk.services.sessions() as s, s.begin():
+        await s.exec(update(Identity).where(col(Identity.external_id) == USERS[0])
+                     .values(blocked_at=desk.clock()))  # fmt: skip
+        await s.exec(update(Conversation).where(col(Conversation.id) == broken.conversation_id)
+                     .values(locale="en"))  # fmt: skip
+    services = desk.services
+    dispatcher = SurveyDispatcher(
+        services.sessions, BrokenEnglish(_texts(desk).table), _policy(desk), desk.clock,
+        services.outbox.notify, logging.getLogger("test"),
+    )  # fmt: skip
+    pushes_before = len(desk.line_api.pushes())
+    desk.clock.advance(minutes=10)
+    # One batch: the three are claimed together, the bad one fails it, and each row is
+    # then tried on its own.
+    assert await dispatcher.send_due_once() == 3
+    await settle(desk)
+    outcome = [(s.status, s.skip_reason) for s in await surveys(desk)]
+    assert outcome == [
+        (SurveyStatus.SKIPPED, "blocked_identity"),
+        (SurveyStatus.SKIPPED, "send_error"),
+        (SurveyStatus.SENT, None),
+    ]
+    assert await survey_questions_to(desk, pushes_before) == [USERS[2]]
+
+
+async def test_two_due_surveys_of_one_linked_customer_send_one(desk: Desk) -> None:
+    await line_resolves(desk, user=USERS[0])
+    await line_resolves(desk, user=USERS[1])
+    first, second = await surveys(desk)
+    # Linking moved the second conversation to the first customer after both surveys
+    # were planned: they are claimed in one batch (their rows' customers differ) and
+    # the send-time check must see the first one go out.
+    async with desk.services.sessions() as s, s.begin():
+        await s.exec(update(Conversation).where(col(Conversation.id) == second.conversation_id)
+                     .values(customer_id=first.customer_id))  # fmt: skip
+    pushes_before = len(desk.line_api.pushes())
+    desk.clock.advance(minutes=10)
+    assert await tick(desk) == 2
+    outcome = [(s.status, s.skip_reason) for s in await surveys(desk)]
+    assert outcome == [(SurveyStatus.SENT, None), (SurveyStatus.SKIPPED, "surveyed_recently")]
+    assert await survey_questions_to(desk, pushes_before) == [USERS[0]]
