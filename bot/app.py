@@ -163,6 +163,7 @@ def create_app(
             settings.line.access_token,
             settings.line.api_base_url,
             log.getChild("line"),
+            clock,
             settings.line.request_timeout,
             agent_sender=texts.get("agent_sender_name", settings.default_locale),
         )

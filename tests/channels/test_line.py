@@ -292,6 +292,22 @@ async def test_rate_limit_waits_for_retry_after(line: Line) -> None:
     assert len(line.api.calls) == 1
 
 
+async def test_a_rate_limit_holds_every_conversation_until_retry_after(line: Line) -> None:
+    line.api.fail_next(1, status=429, retry_after=120)
+    await line.post(line.text("パスワード忘れた"))
+    await line.settle()
+    # Another customer writes while LINE has asked for a pause: their answer waits too,
+    # instead of spending a call that would be refused.
+    await line.post(line.text("パスワード忘れた", user="U" + "b" * 32))
+    await line.settle()
+    line.clock.advance(seconds=100)
+    await line.settle()
+    assert line.api.calls == [] and line.api.requests == 1
+    line.clock.advance(seconds=21)
+    await line.settle()
+    assert sorted(c.to or "" for c in line.api.calls) == sorted([USER, "U" + "b" * 32])
+
+
 async def test_hanging_api_times_out_and_is_retried(line: Line) -> None:
     line.api.hang_next(1, seconds=4)
     event = line.text("パスワード忘れた")
