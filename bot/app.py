@@ -199,8 +199,9 @@ def create_app(
     events.subscribe(notices.subscription())
     scheduler = AsyncIOScheduler(timezone="UTC")
     surveys = SurveyDispatcher(
-        sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics
-    )
+        sessions, texts, policy, clock, outbox.notify, survey_log, metrics=metrics,
+        batch=settings.survey_batch,
+    )  # fmt: skip
     survey_tick = outage_tolerant(surveys.tick, log, "survey tick")
     survey_timer = SurveyTimer(scheduler, survey_tick, clock)
     surveys.on_next_due = survey_timer.at

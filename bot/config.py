@@ -87,6 +87,8 @@ class Settings:
     review_url: str | None = None
     survey_comment_minutes: int = 30
     survey_tick_seconds: float = 30.0
+    # Due surveys one claim takes and queues together (surveys.dispatcher).
+    survey_batch: int = 500
     # Local time (business time zone) of the daily Slack digest; None: no digest.
     digest_time: time | None = time(9, 0)
     # A process that dies mid-send leaves its claimed outbox rows to others after this.
@@ -201,6 +203,7 @@ class Settings:
             survey_tick_seconds=r.get(
                 "HELPDESK_SURVEY_TICK_SECONDS", _positive_float, cls.survey_tick_seconds
             ),
+            survey_batch=r.get("HELPDESK_SURVEY_BATCH", _positive_int, cls.survey_batch),
             digest_time=r.get("HELPDESK_DIGEST_TIME", _time_or_off, cls.digest_time),
             send_lease_seconds=r.get(
                 "HELPDESK_SEND_LEASE_SECONDS", _positive_float, cls.send_lease_seconds

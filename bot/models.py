@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, Table, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -341,3 +341,10 @@ class Survey(SQLModel, table=True):
     # The bot message that asked the question.
     message_id: int | None = Field(default=None, foreign_key="message.id")
     created_at: datetime
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for bulk statements with a list of rows (SQLModel
+    does not declare `__table__` to the type checker)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

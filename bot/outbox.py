@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.group_commit import GroupCommit
 from bot.metrics import Metrics, SendResult
-from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus
+from bot.models import Conversation, Identity, Message, Outbox, OutboxStatus, table_of
 from bot.ports import OutputChannel, PermanentSendError, Recipient, TemporarySendError
 from bot.store import to_outbound
 
@@ -194,7 +194,7 @@ class _Marks:
 
     @classmethod
     def build(cls) -> _Marks:
-        table: Table = Outbox.__table__  # type: ignore[attr-defined]
+        table = table_of(Outbox)
         c = table.c
 
         def mark(**values: Any) -> Any:

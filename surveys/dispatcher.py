@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as columns
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +34,7 @@ from bot.models import (
     Survey,
     SurveyKind,
     SurveyStatus,
+    table_of,
 )
 from bot.postbacks import encode_survey_answer
 from bot.store import message_row, outbox_row
@@ -65,8 +66,10 @@ class SurveyDispatcher:
         on_outbox: Callable[[], None],
         logger: logging.Logger,
         metrics: Metrics | None = None,
+        batch: int = BATCH,
     ) -> None:
         self._sessions = sessions
+        self._batch = batch
         self._texts = texts
         self._policy = policy
         self._clock = clock
@@ -84,7 +87,7 @@ class SurveyDispatcher:
         while True:
             batch = await self.send_due_once()
             claimed += batch
-            if batch < BATCH:
+            if batch < self._batch:
                 break
         if self.on_next_due is not None:
             due = await self.next_due()
@@ -125,7 +128,7 @@ class SurveyDispatcher:
         async with self._sessions() as session, session.begin():
             ids = await claim_due(
                 session, Survey, "customer_id", SurveyStatus.PLANNED, SurveyStatus.SENDING,
-                now, LEASE, BATCH,
+                now, LEASE, self._batch,
             )  # fmt: skip
             if ids:
                 results = await self._send_batch(session, ids, now)
@@ -272,9 +275,9 @@ class _Statements:
 
     @classmethod
     def build(cls) -> _Statements:
-        surveys: Table = Survey.__table__  # type: ignore[attr-defined]
-        messages: Table = Message.__table__  # type: ignore[attr-defined]
-        outbox: Table = Outbox.__table__  # type: ignore[attr-defined]
+        surveys = table_of(Survey)
+        messages = table_of(Message)
+        outbox = table_of(Outbox)
         c = surveys.c
         by_id = update(surveys).where(c.id == bindparam("b_id"))
         return cls(

@@ -45,6 +45,7 @@ from bot.models import (
     Survey,
     SurveyKind,
     UnansweredQuestion,
+    table_of,
 )
 from faq.decision import Decision
 
@@ -290,7 +291,7 @@ async def _next_opened(session: AsyncSession, ids: Any) -> dict[int, datetime]:
     later = aliased(Conversation)
     opened = col(later.opened_at)
     # type_: without it SQLite hands the timestamp back as text
-    timestamp = Conversation.__table__.c.opened_at.type  # type: ignore[attr-defined]
+    timestamp = table_of(Conversation).c.opened_at.type
     following = (
         select(func.min(opened, type_=timestamp))
         .where(

@@ -144,6 +144,9 @@ async def test_due_surveys_across_three_replicas_are_each_sent_once(
     api, _ = line_api
     users = await seed_due_surveys(db, 1000)
     cluster.extra_env["HELPDESK_SURVEY_TICK_SECONDS"] = "0.5"
+    # Small claims, so that the three replicas' claims interleave (one replica can take
+    # a thousand in two claims of the default 500 before the others tick).
+    cluster.extra_env["HELPDESK_SURVEY_BATCH"] = "50"
     await cluster.start(3)
 
     async def all_delivered() -> bool:
