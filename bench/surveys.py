@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.surveys [--surveys 10000] [--postgres URL]
 
 Builds the app on a fresh SQLite file (or a scratch PostgreSQL schema) with LINE pointed
-at a fake in a process of its own, inserts resolved LINE conversations whose CSAT surveys are due,
-then runs the survey tick (claim, check, queue the question) and the outbox until the
-fake has received every survey question.
+at a fake in a process of its own, inserts resolved LINE conversations whose CSAT
+surveys are due, then runs the survey tick (claim, check, queue the question) and the
+outbox until the fake has received every survey question.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from bot.db import SessionFactory
@@ -66,18 +67,12 @@ class GroupCommit:
 
 def _runs(writes: list[_Write]) -> Iterator[tuple[Any, list[Mapping[str, Any]] | None]]:
     """The writes in order, each run of one statement with params as one executemany."""
-    run: list[Mapping[str, Any]] = []
-    statement: Any = None
-    for write in writes:
-        if write.params is not None and write.statement is statement:
-            run.append(write.params)
-            continue
-        if run:
-            yield statement, run
-        run, statement = [], None
-        if write.params is None:
-            yield write.statement, None
-        else:
-            run, statement = [write.params], write.statement
-    if run:
-        yield statement, run
+    for _, run in groupby(writes, key=_run_key):
+        group = list(run)
+        params = [w.params for w in group if w.params is not None]  # all, or none
+        yield group[0].statement, params or None
+
+
+def _run_key(write: _Write) -> int:
+    # By identity: SQL expressions overload ==, and a write without params runs alone.
+    return id(write.statement) if write.params is not None else id(write)

@@ -2,9 +2,9 @@
 all while it has told us to wait (a 429's Retry-After).
 
 One pacer per platform account, shared by every concurrent sender in the process. A
-sender asks before each call; it waits its turn when the wait is short, and when the
-wait is long (a long Retry-After) it is told how long instead, so that the outbox row is
-put back for then rather than a worker being held.
+sender asks before each call and waits its turn when that is short; while the platform
+has asked for a pause, or when the turn is far off, it is told how long instead, so
+that the outbox row is put back for then rather than a worker being held.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,6 +25,19 @@ class TemporarySendError(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A platform's `Retry-After` header in seconds; None when absent, an HTTP date or
+    nonsense (then the outbox's own backoff applies). A negative, infinite or NaN value
+    is nonsense too: it would stop the retry timer or overflow the next due time."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
 
 
 class PermanentSendError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -150,17 +151,11 @@ def new_message(
     """A message added to the session, not yet written: the next flush writes it together
     with the others added since (one INSERT for them all)."""
     assert conversation.id is not None
-    message = Message(
-        conversation_id=conversation.id,
-        role=role,
-        text=text,
-        buttons=[{"label": b.label, "postback": b.postback} for b in buttons],
-        postback=postback,
-        faq_entry_id=faq_entry_id,
-        faq_score=faq_score,
-        decision=decision,
-        created_at=now,
-    )
+    row = message_row(
+        conversation.id, role, text, now, buttons=buttons, postback=postback,
+        faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
+    )  # fmt: skip
+    message = Message(**row)
     session.add(message)
     return message
 
@@ -172,27 +167,36 @@ def message_row(
     now: datetime,
     *,
     buttons: Sequence[Button] = (),
+    postback: str | None = None,
+    faq_entry_id: str | None = None,
+    faq_score: float | None = None,
     decision: str | None = None,
-) -> dict[str, object]:
-    """A message as a plain row, for a bulk INSERT (surveys.dispatcher): every column
-    but the id, as `new_message` would store it."""
+) -> dict[str, Any]:
+    """A message as a plain row, every column but the id: for a bulk INSERT
+    (surveys.dispatcher), and the fields of the ORM object `new_message` makes."""
     return {
         "conversation_id": conversation_id,
         "role": role,
         "text": text,
         "buttons": [{"label": b.label, "postback": b.postback} for b in buttons],
-        "postback": None,
-        "faq_entry_id": None,
-        "faq_score": None,
+        "postback": postback,
+        "faq_entry_id": faq_entry_id,
+        "faq_score": faq_score,
         "decision": decision,
         "created_at": now,
     }
 
 
 def outbox_row(
-    message_id: int, conversation_id: int, channel: str, now: datetime
-) -> dict[str, object]:
-    """A queued outbox row with no reply token, for a bulk INSERT; every column but the id."""
+    message_id: int,
+    conversation_id: int,
+    channel: str,
+    now: datetime,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+) -> dict[str, Any]:
+    """A queued outbox row, every column but the id: for a bulk INSERT, and the fields
+    of the ORM objects `queue_messages` makes."""
     return {
         "message_id": message_id,
         "conversation_id": conversation_id,
@@ -203,8 +207,8 @@ def outbox_row(
         "last_error": None,
         "created_at": now,
         "sent_at": None,
-        "reply_token": None,
-        "reply_deadline": None,
+        "reply_token": reply_token,
+        "reply_deadline": reply_deadline,
     }
 
 
@@ -220,17 +224,10 @@ def queue_messages(
     assert conversation.id is not None
     for message in messages:
         assert message.id is not None, "queue a message once it is written (flushed)"
-        session.add(
-            Outbox(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                channel=conversation.channel,
-                due_at=now,
-                created_at=now,
-                reply_token=reply_token,
-                reply_deadline=reply_deadline,
-            )
+        row = outbox_row(
+            message.id, conversation.id, conversation.channel, now, reply_token, reply_deadline
         )
+        session.add(Outbox(**row))
 
 
 def to_outbound(message: Message) -> Outbound:

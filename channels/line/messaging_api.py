@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.ports import PermanentSendError, TemporarySendError
+from bot.ports import PermanentSendError, TemporarySendError, retry_after_seconds
 
 PATHS = {"reply": "/v2/bot/message/reply", "push": "/v2/bot/message/push"}
 # Calls in flight at once; the pacer keeps them within LINE's rate.
@@ -78,17 +78,12 @@ class MessagingApi:
 
 def _refusal(status: int, body: str, retry_after: str | None) -> Exception:
     if status == 429:
-        return LineRateLimited(f"LINE API answered 429: {body}", _seconds(retry_after))
+        return LineRateLimited(f"LINE API answered 429: {body}", retry_after_seconds(retry_after))
     if status >= 500:
-        return TemporarySendError(f"LINE API answered {status}: {body}", _seconds(retry_after))
+        return TemporarySendError(
+            f"LINE API answered {status}: {body}", retry_after_seconds(retry_after)
+        )
     return LineRefused(status, body)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _compact(value: Any) -> str:

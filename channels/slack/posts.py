@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.metrics import Metrics, SendResult
 from bot.models import Handoff, OutboxStatus, SlackPost, SlackPostKind
-from bot.ports import PermanentSendError, TemporarySendError
+from bot.ports import PermanentSendError, TemporarySendError, retry_after_seconds
 from channels.slack.cases import load_case
 from channels.slack.render import updated_root
 
@@ -251,8 +251,4 @@ def classify(exc: SlackApiError) -> TemporarySendError | PermanentSendError:
 
 def _retry_after(response: Any) -> float | None:
     headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))

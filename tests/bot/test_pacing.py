@@ -1,4 +1,5 @@
-"""The pacer keeps a platform's request rate and its Retry-After, on a fake timeline."""
+"""The pacer keeps a platform's request rate and its Retry-After, on a fake timeline; the
+Retry-After header is read as seconds or left to the outbox's backoff."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.pacing import PacedOut, Pacer
+from bot.ports import retry_after_seconds
 from tests.fakes.clock import ManualClock
 
 
@@ -75,3 +77,14 @@ def test_nonsense_rates_are_refused() -> None:
         Pacer(per_second=0, burst=1, clock=ManualClock())
     with pytest.raises(ValueError):
         Pacer(per_second=1, burst=0, clock=ManualClock())
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("0.5", 0.5), (None, None), ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+     ("inf", None), ("nan", None), ("-5", None)],
+)  # fmt: skip
+def test_retry_after_is_read_as_seconds_or_left_to_the_backoff(
+    header: str | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(header) == seconds
