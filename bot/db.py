@@ -11,6 +11,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.sqlite_driver import one_hop_dbapi
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -36,6 +38,8 @@ def make_engine(
         # which under load cost seconds at the 99th percentile.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
+        # one trip to aiosqlite's thread per statement, not four (see the module)
+        kwargs.setdefault("module", one_hop_dbapi())
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -42,20 +42,15 @@ from bot.models import (
     HandoffReason,
     Identity,
     Message,
-    ProcessedEvent,
     Resolution,
     Role,
     UnansweredQuestion,
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
-from bot.store import (
-    identity_and_open_conversation,
-    new_message,
-    queue_messages,
-    to_outbound,
-)
+from bot.store import identity_and_open_conversation, to_outbound
 from bot.texts import Texts
 from bot.turn_outcome import TurnOutcome
+from bot.turn_writes import TurnMessage, mark_processed, queue_replies, write_messages
 from faq.decision import Decision, Thresholds, decide
 from faq.matcher import Match, Matcher
 from faq.model import FaqEntry
@@ -133,8 +128,8 @@ class _Turn:
     identity: Identity
     conversation: Conversation
     inbound: Inbound
-    customer_message: Message | None = None
-    replies: list[Message] = field(default_factory=list)
+    customer_message: TurnMessage | None = None
+    replies: list[TurnMessage] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
     outcome: TurnOutcome = TurnOutcome.UNKNOWN_BUTTON
     # whether this turn's own message was recorded as an unanswered question
@@ -177,12 +172,7 @@ class Engine:
         try:
             async with self._sessions() as session, session.begin():
                 if inbound.event_id is not None:
-                    session.add(
-                        ProcessedEvent(
-                            channel=inbound.channel, event_id=inbound.event_id, processed_at=now
-                        )
-                    )
-                    await session.flush()
+                    await mark_processed(session, inbound.channel, inbound.event_id, now)
                 # read (and locked) once: the survey check and the turn both need it
                 identity, conversation = await identity_and_open_conversation(
                     session, inbound.channel, inbound.customer_ref, now
@@ -303,7 +293,7 @@ class Engine:
         matches = await self._search(text, self._default_locale)
         return decide(matches, self._thresholds).decision is Decision.ANSWER
 
-    async def _store_customer_message(self, turn: _Turn) -> Message:
+    async def _store_customer_message(self, turn: _Turn) -> TurnMessage:
         inbound = turn.inbound
         text = inbound.text
         if inbound.postback is not None:
@@ -312,14 +302,9 @@ class Engine:
             text = f"[{inbound.media}]"
         elif inbound.follow:
             text = "[follow]"
-        assert text is not None
-        return new_message(
-            turn.session,
-            turn.conversation,
-            Role.CUSTOMER,
-            text,
-            self._clock(),
-            postback=turn.inbound.postback,
+        assert text is not None and turn.conversation.id is not None
+        return TurnMessage.create(
+            turn.conversation.id, Role.CUSTOMER, text, self._clock(), postback=inbound.postback
         )
 
     async def _decide(self, turn: _Turn) -> None:
@@ -364,7 +349,8 @@ class Engine:
         # The agent sees the message; tell the customer once that it reached the queue.
         conversation = turn.conversation
         assert conversation.id is not None and turn.customer_message is not None
-        await turn.session.flush()  # the event names the customer's message by its id
+        # the event names the customer's message by its id
+        await write_messages(turn.session, [turn.customer_message])
         last_bot = await self._last_bot_message(turn.session, conversation.id)
         if conversation.status == ConversationStatus.WAITING and (
             last_bot is not None and last_bot.decision == Decision.HANDOFF
@@ -564,9 +550,9 @@ class Engine:
         faq_score: float | None = None,
         decision: str | None = None,
     ) -> None:
-        message = new_message(
-            turn.session,
-            turn.conversation,
+        assert turn.conversation.id is not None
+        message = TurnMessage.create(
+            turn.conversation.id,
             Role.BOT,
             text,
             self._clock(),
@@ -578,12 +564,13 @@ class Engine:
         turn.replies.append(message)
 
     async def _queue_replies(self, turn: _Turn) -> None:
-        """Write the turn's messages (one INSERT: the turn adds them unwritten, so the
-        decision set on the customer's message after it was added costs no UPDATE) and
-        queue the replies for delivery."""
-        await turn.session.flush()
-        queue_messages(
-            turn.session, turn.conversation, turn.replies, self._clock(),
+        """Write the turn's messages (one INSERT: the turn keeps them unwritten, so the
+        decision set on the customer's message after it was made costs no UPDATE) and
+        queue the replies for delivery (another)."""
+        assert turn.customer_message is not None
+        await write_messages(turn.session, [turn.customer_message, *turn.replies])
+        await queue_replies(
+            turn.session, turn.conversation.channel, turn.replies, self._clock(),
             turn.inbound.reply_token, turn.inbound.reply_deadline,
         )  # fmt: skip
 
@@ -613,8 +600,12 @@ class Engine:
                     return str(button.get("label"))
         return postback
 
-    async def _last_question(self, turn: _Turn) -> Message | None:
-        """The customer's last message in this conversation that went to the FAQ matcher."""
+    async def _last_question(self, turn: _Turn) -> TurnMessage | Message | None:
+        """The customer's last message in this conversation that went to the FAQ matcher:
+        this turn's own, else the newest written one."""
+        own = turn.customer_message
+        if own is not None and own.decision is not None:
+            return own
         query = (
             select(Message)
             .where(
@@ -630,7 +621,7 @@ class Engine:
     async def _log_unanswered(
         self,
         turn: _Turn,
-        question: Message,
+        question: TurnMessage | Message,
         reason: str,
         matches: Sequence[Match] | None = None,
     ) -> None:
@@ -642,7 +633,7 @@ class Engine:
             if turn.unanswered_recorded:
                 return
             turn.unanswered_recorded = True
-            await turn.session.flush()
+            await write_messages(turn.session, [turn.customer_message])
         else:
             known = select(UnansweredQuestion.id).where(
                 UnansweredQuestion.message_id == question.id

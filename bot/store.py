@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Protocol
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from bot.messages import Button, Outbound
 from bot.models import (
@@ -49,20 +51,9 @@ async def identity_and_open_conversation(
     Two transactions that both find no row both insert one; the unique key lets one win,
     and the other, its savepoint (customer included) rolled back, takes the winner's.
     """
-    query = (
-        select(Identity, Conversation)
-        .outerjoin(
-            Conversation,
-            (col(Conversation.identity_id) == col(Identity.id))
-            & col(Conversation.status).in_(OPEN_STATUSES),
-        )
-        .where(Identity.channel == channel, Identity.external_id == external_id)
-        .order_by(col(Conversation.id).desc())
-        .limit(1)
-        # the conversation side may be missing (outer join): only the identity is locked
-        .with_for_update(of=Identity)
-    )
-    row = (await session.exec(query)).first()
+    query = _identity_and_conversation_query()
+    params = {"channel": channel, "external_id": external_id}
+    row = (await session.exec(query, params=params)).first()
     if row is not None:
         return row[0], row[1]
     identity, created = await _create_identity(
@@ -70,6 +61,27 @@ async def identity_and_open_conversation(
     )
     # ours is new, with no conversation; the winner of a race may have opened one
     return identity, None if created else await open_conversation_for(session, identity)
+
+
+@cache
+def _identity_and_conversation_query() -> Select[Identity, Conversation]:
+    # Built once, with bound parameters: building it per message cost more than running it.
+    return (
+        select(Identity, Conversation)
+        .outerjoin(
+            Conversation,
+            (col(Conversation.identity_id) == col(Identity.id))
+            & col(Conversation.status).in_(OPEN_STATUSES),
+        )
+        .where(
+            col(Identity.channel) == bindparam("channel"),
+            col(Identity.external_id) == bindparam("external_id"),
+        )
+        .order_by(col(Conversation.id).desc())
+        .limit(1)
+        # the conversation side may be missing (outer join): only the identity is locked
+        .with_for_update(of=Identity)
+    )
 
 
 def _identity_query(channel: str, external_id: str) -> SelectOfScalar[Identity]:
@@ -230,7 +242,24 @@ def queue_messages(
         session.add(Outbox(**row))
 
 
-def to_outbound(message: Message) -> Outbound:
+class StoredMessage(Protocol):
+    """A written message: a `Message` row or a turn's `bot.turn_writes.TurnMessage`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def conversation_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def buttons(self) -> list[dict[str, Any]]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def to_outbound(message: StoredMessage) -> Outbound:
     assert message.id is not None
     return Outbound(
         conversation_id=message.conversation_id,
