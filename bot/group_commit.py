@@ -23,7 +23,7 @@ from bot.db import SessionFactory
 class _Write:
     statement: Any
     params: Mapping[str, Any] | None
-    done: asyncio.Future[None]
+    done: asyncio.Future[list[Any]]
 
 
 class GroupCommit:
@@ -32,26 +32,33 @@ class GroupCommit:
         self._pending: list[_Write] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> None:
+    async def execute(
+        self, statement: Any, params: Mapping[str, Any] | None = None
+    ) -> list[Any]:
         """Run `statement` in a transaction shared with the writes queued beside it;
         return once that transaction has committed, or raise what made it fail.
 
         Writes of one statement object with bound `params` run as one executemany: a
         hundred rows marked sent are one round trip to the database, not a hundred.
+        Returns the rows the statement returned (RETURNING), for an executemany those of
+        the whole run, so a caller picks out its own by their values; else [].
         """
         write = _Write(statement, params, asyncio.get_running_loop().create_future())
         self._pending.append(write)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="group commit")
-        await asyncio.shield(write.done)
+        return await asyncio.shield(write.done)
 
     async def _flush(self) -> None:
         while self._pending:
             writes, self._pending = self._pending, []
             try:
+                returned: list[list[Any]] = []
                 async with self._sessions() as session, session.begin():
-                    for statement, params in _runs(writes):
-                        await session.exec(statement, params=params)
+                    for statement, params, size in _runs(writes):
+                        result = await session.exec(statement, params=params)
+                        rows = list(result.all()) if _returns_rows(statement) else []
+                        returned.extend([rows] * size)
             except asyncio.CancelledError:
                 for write in writes:
                     write.done.cancel()
@@ -61,16 +68,24 @@ class GroupCommit:
                 for write in writes:
                     write.done.set_exception(exc)
             else:
-                for write in writes:
-                    write.done.set_result(None)
+                for write, rows in zip(writes, returned, strict=True):
+                    write.done.set_result(rows)
 
 
-def _runs(writes: list[_Write]) -> Iterator[tuple[Any, list[Mapping[str, Any]] | None]]:
-    """The writes in order, each run of one statement with params as one executemany."""
+def _runs(
+    writes: list[_Write],
+) -> Iterator[tuple[Any, list[Mapping[str, Any]] | None, int]]:
+    """The writes in order, each run of one statement with params as one executemany;
+    with the number of writes in the run."""
     for _, run in groupby(writes, key=_run_key):
         group = list(run)
         params = [w.params for w in group if w.params is not None]  # all, or none
-        yield group[0].statement, params or None
+        yield group[0].statement, params or None, len(group)
+
+
+def _returns_rows(statement: Any) -> bool:
+    # An INSERT or UPDATE with RETURNING exports its columns; plain writes and text none.
+    return len(getattr(statement, "exported_columns", ())) > 0
 
 
 def _run_key(write: _Write) -> int:

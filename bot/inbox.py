@@ -8,6 +8,7 @@ backoff; the engine's own event-id dedupe makes a retry after a crash harmless.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -118,19 +119,42 @@ class InboxProcessor(LoopingWorker):
         self._metrics.inbox_processed(row.channel, result)
 
 
-async def store_events(sessions: SessionFactory, rows: list[dict[str, Any]]) -> int:
-    """Insert webhook events (column values), skipping any already stored; return how
-    many were new. One `INSERT ... ON CONFLICT DO NOTHING` on the (channel, event_id) key,
-    so a redelivered event is dropped by the database, whichever replica receives it."""
-    if not rows:
-        return 0
-    async with sessions() as session, session.begin():
-        assert session.bind is not None
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = (
-            insert(InboundEvent)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-        )
-        result = await session.exec(statement)
-        return int(result.rowcount)
+class EventIntake:
+    """Stores webhook events (column values) as they arrive, skipping any already stored.
+
+    The rows of concurrent webhook calls share one transaction and one statement (group
+    commit): a burst of LINE calls, each with one event, cost a transaction per call
+    and queued up on SQLite's one connection. Each call still returns only once its own
+    rows have committed, so nothing is acknowledged before it is stored.
+    """
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+        self._writes = GroupCommit(sessions)
+        self._statement: Any = None
+
+    async def store(self, rows: list[dict[str, Any]]) -> int:
+        """Insert the rows; return how many were new. `INSERT ... ON CONFLICT DO NOTHING`
+        on the (channel, event_id) key, so a redelivered event is dropped by the
+        database, whichever replica receives it. (Two calls carrying the same new event
+        at the same instant both count it as new; it is stored once.)"""
+        if not rows:
+            return 0
+        statement = await self._insert()
+        stored = await asyncio.gather(*(self._writes.execute(statement, row) for row in rows))
+        mine = {(row["channel"], row["event_id"]) for row in rows}
+        new = {(r.channel, r.event_id) for run in stored for r in run} & mine
+        return len(new)
+
+    async def _insert(self) -> Any:
+        if self._statement is None:
+            async with self._sessions() as session:
+                assert session.bind is not None
+                postgres = session.bind.dialect.name == "postgresql"
+            insert = pg_insert if postgres else sqlite_insert
+            self._statement = (
+                insert(InboundEvent)
+                .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+                .returning(col(InboundEvent.channel), col(InboundEvent.event_id))
+            )
+        return self._statement

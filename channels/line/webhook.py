@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.header_values import HeaderNotAscii, ascii_header
-from bot.inbox import InboxProcessor, store_events
+from bot.inbox import EventIntake, InboxProcessor
 from bot.metrics import Metrics
 from bot.models import InboxStatus
 from bot.storable import unstorable
@@ -43,8 +43,8 @@ class LineWebhook:
         metrics: Metrics | None = None,
     ) -> None:
         self._secret = channel_secret
-        self._sessions = sessions
         self._inbox = inbox
+        self._intake = EventIntake(sessions)
         self._clock = clock
         self._log = logger
         self._metrics = metrics or Metrics.create()
@@ -97,7 +97,7 @@ class LineWebhook:
                     "received_at": now,
                 }
             )
-        new = await store_events(self._sessions, rows)
+        new = await self._intake.store(rows)
         self._metrics.webhook_events(LINE, received=len(rows), duplicates=len(rows) - new)
         if new:
             self._inbox.notify()
