@@ -110,6 +110,20 @@ class SurveyHook(Protocol):
         ...
 
 
+class TurnFence(Protocol):
+    """A caller's write that commits with the turn and may refuse it: the inbox marks
+    its stored event done in the turn's transaction (`bot.inbox.EventClaim`)."""
+
+    async def hold(self, session: AsyncSession) -> bool:
+        """Write the mark; False when the work is no longer the caller's (its claim was
+        taken over), and the turn is dropped."""
+        ...
+
+
+class _Superseded(Exception):
+    """The turn's fence refused it: another worker has the event now."""
+
+
 @dataclass(frozen=True)
 class HandleResult:
     """What came of one inbound: the stored customer message and the bot's replies."""
@@ -134,6 +148,8 @@ class _Turn:
     outcome: TurnOutcome = TurnOutcome.UNKNOWN_BUTTON
     # whether this turn's own message was recorded as an unanswered question
     unanswered_recorded: bool = False
+    # the FAQ search of the customer's text, run before the transaction (see _early_search)
+    early_search: tuple[str, list[Match]] | None = None
 
 
 class Engine:
@@ -163,15 +179,21 @@ class Engine:
         self._on_outbox = on_outbox
         self._log = logger
 
-    async def handle(self, inbound: Inbound) -> HandleResult:
-        """Store the inbound, decide, store and queue the replies; dedupe on event_id."""
+    async def handle(self, inbound: Inbound, fence: TurnFence | None = None) -> HandleResult:
+        """Store the inbound, decide, store and queue the replies; dedupe on event_id,
+        or by the `fence` when one is given (an inbox claim is as good a dedupe as a
+        processed-event row, and costs the turn no extra write)."""
         if inbound.text is None and inbound.postback is None and inbound.media is None:
             if not inbound.follow:
                 raise ValueError("an Inbound needs text, a postback, media or follow")
         now = self._clock()
+        early = await self._early_search(inbound)
         try:
             async with self._sessions() as session, session.begin():
-                if inbound.event_id is not None:
+                if fence is not None:
+                    if not await fence.hold(session):
+                        raise _Superseded
+                elif inbound.event_id is not None:
                     await mark_processed(session, inbound.channel, inbound.event_id, now)
                 # read (and locked) once: the survey check and the turn both need it
                 identity, conversation = await identity_and_open_conversation(
@@ -182,12 +204,19 @@ class Engine:
                     turn = survey_turn
                 else:
                     turn = await self._start_turn(session, inbound, identity, conversation)
+                    turn.early_search = early
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
                 await self._queue_replies(turn)
                 deliveries = await self._events.record(session, turn.events)
+        except _Superseded:
+            self._log.info(
+                "event taken over by another worker; this turn dropped",
+                extra={"channel": inbound.channel, "event_id": inbound.event_id},
+            )
+            return HandleResult(None, None, (), duplicate=True)
         except IntegrityError:
-            if inbound.event_id is None:
+            if inbound.event_id is None or fence is not None:
                 raise
             self._log.info(
                 "duplicate event ignored",
@@ -363,7 +392,11 @@ class Engine:
         )
 
     async def _answer_from_faq(self, turn: _Turn, text: str) -> None:
-        matches = await self._search(text, turn.conversation.locale)
+        early = turn.early_search
+        if early is not None and early[0] == text:
+            matches = early[1]
+        else:
+            matches = await self._search(text, turn.conversation.locale)
         outcome = decide(matches, self._thresholds)
         # Marks the message as an FAQ question (see _last_question).
         assert turn.customer_message is not None
@@ -573,6 +606,19 @@ class Engine:
             turn.session, turn.conversation.channel, turn.replies, self._clock(),
             turn.inbound.reply_token, turn.inbound.reply_deadline,
         )  # fmt: skip
+
+    async def _early_search(self, inbound: Inbound) -> tuple[str, list[Match]] | None:
+        """The FAQ search a plain question will need, run before the turn's transaction:
+        the turn holds SQLite's one connection, and the search's trip to a worker thread
+        is better made outside it. Only for text in a language of its own (whatever the
+        conversation's locale, it searches the same half) that is no link code and no
+        small talk; a turn that does not ask the FAQ after all has spent the search."""
+        text = inbound.text
+        if text is None or inbound.postback is not None or inbound.follow:
+            return None
+        if detect_locale(text) is None or parse_code(text) or detect_intent(text) is not None:
+            return None
+        return text, await self._search(text, self._default_locale)
 
     async def _search(self, text: str, conversation_locale: str) -> list[Match]:
         # The language of the text itself picks the FAQ half to search: a customer in a

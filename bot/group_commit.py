@@ -51,25 +51,34 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         while self._pending:
-            writes, self._pending = self._pending, []
+            writes: list[_Write] = []
             try:
                 returned: list[list[Any]] = []
                 async with self._sessions() as session, session.begin():
+                    # The connection first, then the writes: those queued while the pool
+                    # was busy join this transaction instead of waiting for the next.
+                    await session.connection()
+                    writes, self._pending = self._pending, []
                     for statement, params, size in _runs(writes):
                         result = await session.exec(statement, params=params)
                         rows = list(result.all()) if _returns_rows(statement) else []
                         returned.extend([rows] * size)
             except asyncio.CancelledError:
-                for write in writes:
+                for write in writes or self._take_pending():
                     write.done.cancel()
                 raise
             except Exception as exc:
                 # Every write of the group shares the outcome: none of them committed.
-                for write in writes:
+                for write in writes or self._take_pending():
                     write.done.set_exception(exc)
             else:
                 for write, rows in zip(writes, returned, strict=True):
                     write.done.set_result(rows)
+
+    def _take_pending(self) -> list[_Write]:
+        # No connection was had: the writes queued so far share the failure.
+        writes, self._pending = self._pending, []
+        return writes
 
 
 def _runs(

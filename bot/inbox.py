@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.claims import (
     POLL_SECONDS,
@@ -33,7 +35,7 @@ from bot.db import SessionFactory
 from bot.db_outage import describe, is_database_unavailable
 from bot.group_commit import GroupCommit
 from bot.metrics import InboxResult, Metrics
-from bot.models import InboundEvent, InboxStatus
+from bot.models import InboundEvent, InboxStatus, table_of
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=120)
@@ -43,9 +45,41 @@ CONCURRENCY = 8
 
 
 class InboxHandler(Protocol):
-    """A channel's processing of one stored event (its payload as the platform sent it)."""
+    """A channel's processing of one stored event (its payload as the platform sent it).
 
-    async def process(self, payload: dict[str, Any]) -> None: ...
+    `claim` marks the event done; a handler whose work is a turn of the engine gives it
+    to `Engine.handle`, so that the mark commits with the turn (and fences it: see
+    `EventClaim`). Otherwise the processor marks the event done after `process`."""
+
+    async def process(self, payload: dict[str, Any], claim: EventClaim) -> None: ...
+
+
+class EventClaim:
+    """This process's claim on one stored event, as a `bot.engine.TurnFence`.
+
+    `hold` marks the event done inside the turn's transaction, if the claim is still
+    ours: same attempt, still processing. A claimer whose lease ran out while it worked
+    finds the event claimed again (another attempt) or done, and its turn is dropped; so
+    an event is answered once without a processed-event row, and the turn's own
+    transaction carries the mark instead of a second one after it.
+    """
+
+    def __init__(self, marks: _Marks, row_id: int, attempts: int, clock: Clock) -> None:
+        self._marks = marks
+        self._row_id = row_id
+        self._attempts = attempts
+        self._clock = clock
+        # True once `hold` has marked the event done (the turn may still roll back).
+        self.marked = False
+
+    async def hold(self, session: AsyncSession) -> bool:
+        params = {"b_id": self._row_id, "b_attempts": self._attempts, "b_at": self._clock()}
+        result = await session.exec(self._marks.done, params=params)
+        self.marked = bool(result.rowcount == 1)
+        return self.marked
+
+    def params(self, **values: object) -> dict[str, object]:
+        return {"b_id": self._row_id, "b_attempts": self._attempts, **values}
 
 
 class InboxProcessor(LoopingWorker):
@@ -65,6 +99,7 @@ class InboxProcessor(LoopingWorker):
         self._metrics = metrics or Metrics.create()
         self._loop = WorkLoop(self.process_once, BATCH, poll_seconds, logger, "inbox processing")
         self._completions = GroupCommit(sessions)
+        self._marks = _Marks.build()
 
     async def process_once(self) -> int:
         """Claim and process one batch of due events; return how many were claimed."""
@@ -81,11 +116,12 @@ class InboxProcessor(LoopingWorker):
         assert row.id is not None
         row_id = row.id
         handler = self._handlers.get(row.channel)
+        claim = EventClaim(self._marks, row_id, row.attempts, self._clock)
         error: str | None = None
         try:
             if handler is None:
                 raise RuntimeError(f"no handler for channel {row.channel!r}")
-            await handler.process(row.payload)
+            await handler.process(row.payload, claim)
         except Exception as exc:
             context = {"inbox": row_id, "channel": row.channel}
             if is_database_unavailable(exc):
@@ -98,25 +134,57 @@ class InboxProcessor(LoopingWorker):
                 self._log.exception("inbound event failed", extra=context)
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = self._clock()
-        values: dict[str, object]
         result = InboxResult.RETRY
         if error is None:
             result = InboxResult.DONE
-            values = {"status": InboxStatus.DONE, "processed_at": now, "last_error": None}
+            if not claim.marked:  # a turn that marked it committed the mark with it
+                await self._completions.execute(self._marks.done, claim.params(b_at=now))
         elif row.attempts >= MAX_ATTEMPTS:
             result = InboxResult.FAILED
-            values = {"status": InboxStatus.FAILED, "last_error": error}
+            await self._completions.execute(self._marks.failed, claim.params(b_error=error))
         else:
             delay = backoff(row.attempts)
-            values = {"status": InboxStatus.PENDING, "due_at": now + delay, "last_error": error}
             self._loop.wake_in(delay.total_seconds())
-        await self._completions.execute(
-            update(InboundEvent)
-            .where(col(InboundEvent.id) == row_id)
-            .where(col(InboundEvent.status) == InboxStatus.PROCESSING)
-            .values(**values)
-        )
+            await self._completions.execute(
+                self._marks.retry, claim.params(b_due=now + delay, b_error=error)
+            )
         self._metrics.inbox_processed(row.channel, result)
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """How a claimed event is recorded, fenced by its claim (same attempt, still
+    processing): statement objects made once, so a group commit runs a group's rows
+    as one executemany."""
+
+    done: Any
+    retry: Any
+    failed: Any
+
+    @classmethod
+    def build(cls) -> _Marks:
+        table = table_of(InboundEvent)
+        c = table.c
+
+        def mark(**values: Any) -> Any:
+            return (
+                update(table)
+                .where(
+                    c.id == bindparam("b_id"),
+                    c.status == InboxStatus.PROCESSING,
+                    c.attempts == bindparam("b_attempts"),
+                )
+                .values(**values)
+            )
+
+        error = bindparam("b_error", type_=c.last_error.type)
+        return cls(
+            done=mark(status=InboxStatus.DONE, last_error=None,
+                      processed_at=bindparam("b_at", type_=c.processed_at.type)),
+            retry=mark(status=InboxStatus.PENDING, last_error=error,
+                       due_at=bindparam("b_due", type_=c.due_at.type)),
+            failed=mark(status=InboxStatus.FAILED, last_error=error),
+        )  # fmt: skip
 
 
 class EventIntake:

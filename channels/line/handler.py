@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.clock import Clock
 from bot.db import SessionFactory
-from bot.engine import Engine
+from bot.engine import Engine, TurnFence
 from bot.messages import Inbound
 from bot.models import Customer, Identity
 from bot.store import get_or_create_identity
@@ -41,7 +41,7 @@ class LineEventHandler:
         # per message. Bounded by dropping the oldest half when full.
         self._profile_checked: dict[str, datetime] = {}
 
-    async def process(self, payload: dict[str, Any]) -> None:
+    async def process(self, payload: dict[str, Any], claim: TurnFence) -> None:
         try:
             action = translate(payload, self._clock())
         except MalformedEvent as exc:
@@ -57,7 +57,7 @@ class LineEventHandler:
             return
         if action.follow:
             await self._set_blocked(action.customer_ref, blocked=False)
-        await self._engine.handle(action)
+        await self._engine.handle(action, fence=claim)
         await self._refresh_profile(action)
 
     def _remember_check(self, user_id: str, now: datetime) -> None:
