@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from linebot.v3.messaging import ApiException
-from sqlmodel import select
+from sqlalchemy import bindparam, or_, update
 
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.engine import Engine, TurnFence
+from bot.group_commit import GroupCommit
 from bot.messages import Inbound
-from bot.models import Customer, Identity
+from bot.models import Customer, Identity, table_of
 from bot.store import get_or_create_identity
 from channels.line.events import LINE, Ignored, MalformedEvent, Unfollow, translate
 from channels.line.output import LineOutput
@@ -40,6 +42,8 @@ class LineEventHandler:
         # When this process last looked at each user's profile: spares a database read
         # per message. Bounded by dropping the oldest half when full.
         self._profile_checked: dict[str, datetime] = {}
+        self._profile_statements = _ProfileStatements.build()
+        self._writes = GroupCommit(sessions)
 
     async def process(self, payload: dict[str, Any], claim: TurnFence) -> None:
         try:
@@ -76,32 +80,63 @@ class LineEventHandler:
     async def _refresh_profile(self, inbound: Inbound) -> None:
         """Fetch the customer's LINE display name when it is missing or old, for agents.
 
-        A failure only leaves the name as it was: it must never hold up a conversation.
+        The identity is claimed for the fetch by one UPDATE that finds it missing or old
+        and stamps it (so a second message, or a second replica, does not fetch it
+        again), instead of reading it first and writing it after. A failure only leaves
+        the name as it was, and unstamps the identity so a later message tries again: it
+        must never hold up a conversation.
         """
         now = self._clock()
         checked = self._profile_checked.get(inbound.customer_ref)
         if checked is not None and now - checked < PROFILE_MAX_AGE:
             return
         self._remember_check(inbound.customer_ref, now)
-        async with self._sessions() as session:
-            query = select(Identity).where(
-                Identity.channel == LINE, Identity.external_id == inbound.customer_ref
-            )
-            identity = (await session.exec(query)).first()
-        if identity is None or (
-            identity.profile_fetched_at is not None
-            and now - identity.profile_fetched_at < PROFILE_MAX_AGE
-        ):
+        statements = self._profile_statements
+        async with self._sessions() as session, session.begin():
+            claimed = await session.exec(
+                statements.claim,
+                params={"b_user": inbound.customer_ref, "b_now": now,
+                        "b_stale": now - PROFILE_MAX_AGE},
+            )  # fmt: skip
+            row = claimed.first()
+        if row is None:
             return
+        identity_id, customer_id = row
         try:
             profile = await self._output.api.get_profile(inbound.customer_ref, _request_timeout=5)
         except (ApiException, TimeoutError, OSError) as exc:
             self._log.warning("line profile not fetched", extra={"error": type(exc).__name__})
+            await self._writes.execute(statements.unstamp, {"b_id": identity_id})
             return
-        async with self._sessions() as session, session.begin():
-            row = await session.get(Identity, identity.id)
-            customer = await session.get(Customer, identity.customer_id)
-            if row is None or customer is None:
-                return
-            row.profile_fetched_at = now
-            customer.display_name = profile.display_name
+        await self._writes.execute(
+            statements.name, {"b_id": customer_id, "b_name": profile.display_name}
+        )
+
+
+@dataclass(frozen=True)
+class _ProfileStatements:
+    """The profile refresh's writes, made once (bound parameters)."""
+
+    claim: Any
+    unstamp: Any
+    name: Any
+
+    @classmethod
+    def build(cls) -> _ProfileStatements:
+        identities = table_of(Identity)
+        i = identities.c
+        customers = table_of(Customer)
+        fetched = i.profile_fetched_at
+        return cls(
+            claim=update(identities)
+            .where(i.channel == LINE, i.external_id == bindparam("b_user"))
+            .where(or_(fetched.is_(None), fetched < bindparam("b_stale", type_=fetched.type)))
+            .values(profile_fetched_at=bindparam("b_now", type_=fetched.type))
+            .returning(i.id, i.customer_id),
+            unstamp=update(identities)
+            .where(i.id == bindparam("b_id"))
+            .values(profile_fetched_at=None),
+            name=update(customers)
+            .where(customers.c.id == bindparam("b_id"))
+            .values(display_name=bindparam("b_name", type_=customers.c.display_name.type)),
+        )

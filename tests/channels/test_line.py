@@ -524,3 +524,29 @@ async def test_a_malformed_event_is_dropped_once_not_retried(
     assert line.api.calls == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(r.getMessage() == "line event malformed; dropped" for r in caplog.records)
+
+
+async def test_a_failed_profile_fetch_is_tried_again_after_a_day(line: Line) -> None:
+    # LINE answers 404 for a profile it will not give: the name stays unknown, and the
+    # identity is left unstamped so a later message fetches it again.
+    await line.post(line.text("パスワード忘れた"))
+    await line.settle()
+    async with line.services.sessions() as s:
+        (identity,) = (await s.exec(select(Identity))).all()
+        assert identity.profile_fetched_at is None
+        assert (await s.exec(select(Customer.display_name))).all() == [None]
+    line.api.profiles[USER] = "山田 花子"
+    line.clock.advance(hours=25)
+    await line.post(line.text("料金プラン"))
+    await line.settle()
+    async with line.services.sessions() as s:
+        assert (await s.exec(select(Customer.display_name))).all() == ["山田 花子"]
+        (identity,) = (await s.exec(select(Identity))).all()
+    assert identity.profile_fetched_at is not None
+    # fetched: a day later the name is refreshed
+    line.api.profiles[USER] = "山田 花"
+    line.clock.advance(hours=25)
+    await line.post(line.text("料金プラン"))
+    await line.settle()
+    async with line.services.sessions() as s:
+        assert (await s.exec(select(Customer.display_name))).all() == ["山田 花"]

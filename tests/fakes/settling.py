@@ -22,8 +22,12 @@ async def unsettled(
     their group: `(model, group column)` pairs, as `bot.claims.claim_due` groups them).
 
     The second half matters on PostgreSQL: a row the app's own loop is claiming is
-    skipped by our claim (SKIP LOCKED) before it shows as in flight."""
-    total = 0
+    skipped by our claim (SKIP LOCKED) before it shows as in flight.
+
+    One statement counts every table, so all are read at one instant: counted one query
+    after another, a turn that commits between two (its event done, its reply queued,
+    together) would be missed by both."""
+    counts = []
     async with sessions() as session:
         for model, group in models:
             earlier = aliased(model)
@@ -35,6 +39,10 @@ async def unsettled(
                 )
             )
             claimable = col(model.status).in_(OPEN) & (col(model.due_at) <= now) & head
-            query = select(func.count()).where(col(model.status).in_(WORKING) | claimable)
-            total += int((await session.exec(query)).one())
-    return total
+            counts.append(
+                select(func.count())
+                .select_from(model)
+                .where(col(model.status).in_(WORKING) | claimable)
+                .scalar_subquery()
+            )
+        return int((await session.exec(select(sum(counts[1:], counts[0])))).one())
