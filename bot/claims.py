@@ -69,11 +69,20 @@ async def claim_due(
         .limit(limit)
     )
     assert session.bind is not None
+    chosen: Any = candidates.scalar_subquery()
     if session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=model)
+        # A materialised CTE, so the candidates are chosen once. As an IN (subquery),
+        # PostgreSQL may run the locking subquery again as it goes, each run skipping the
+        # rows the last one locked, and a claim of 2 took every due head.
+        locked = (
+            candidates.with_for_update(skip_locked=True, of=model)
+            .cte("candidates")
+            .prefix_with("MATERIALIZED")
+        )
+        chosen = select(locked.c.id)
     claim = (
         update(model)
-        .where(col(model.id).in_(candidates.scalar_subquery()))
+        .where(col(model.id).in_(chosen))
         .where(col(model.status).in_(open_states), col(model.due_at) <= now)
         .values(status=working, attempts=model.attempts + 1, due_at=now + lease)
         .returning(col(model.id))

@@ -47,7 +47,7 @@ from bot.models import (
     UnansweredQuestion,
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
-from bot.store import identity_and_open_conversation, to_outbound
+from bot.store import identity_and_open_conversation, message_row, to_outbound
 from bot.texts import Texts
 from bot.turn_outcome import TurnOutcome
 from bot.turn_writes import TurnMessage, mark_processed, queue_replies, write_messages
@@ -332,8 +332,10 @@ class Engine:
         elif inbound.follow:
             text = "[follow]"
         assert text is not None and turn.conversation.id is not None
-        return TurnMessage.create(
-            turn.conversation.id, Role.CUSTOMER, text, self._clock(), postback=inbound.postback
+        return TurnMessage(
+            **message_row(
+                turn.conversation.id, Role.CUSTOMER, text, self._clock(), postback=inbound.postback
+            )
         )
 
     async def _decide(self, turn: _Turn) -> None:
@@ -584,16 +586,11 @@ class Engine:
         decision: str | None = None,
     ) -> None:
         assert turn.conversation.id is not None
-        message = TurnMessage.create(
-            turn.conversation.id,
-            Role.BOT,
-            text,
-            self._clock(),
-            buttons=buttons,
-            faq_entry_id=faq_entry_id,
-            faq_score=faq_score,
-            decision=decision,
-        )
+        row = message_row(
+            turn.conversation.id, Role.BOT, text, self._clock(), buttons=buttons,
+            faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
+        )  # fmt: skip
+        message = TurnMessage(**row)
         turn.replies.append(message)
 
     async def _queue_replies(self, turn: _Turn) -> None:

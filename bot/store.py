@@ -140,35 +140,13 @@ async def add_message(
 ) -> Message:
     """Store a message now and queue it in the outbox for its channel (outside a turn:
     agents' replies, notices, surveys)."""
-    message = new_message(session, conversation, role, text, now, buttons=buttons,
-                          decision=decision)
+    assert conversation.id is not None
+    message = Message(
+        **message_row(conversation.id, role, text, now, buttons=buttons, decision=decision)
+    )
+    session.add(message)
     await session.flush()
     queue_messages(session, conversation, [message], now)
-    return message
-
-
-def new_message(
-    session: AsyncSession,
-    conversation: Conversation,
-    role: str,
-    text: str,
-    now: datetime,
-    *,
-    buttons: Sequence[Button] = (),
-    postback: str | None = None,
-    faq_entry_id: str | None = None,
-    faq_score: float | None = None,
-    decision: str | None = None,
-) -> Message:
-    """A message added to the session, not yet written: the next flush writes it together
-    with the others added since (one INSERT for them all)."""
-    assert conversation.id is not None
-    row = message_row(
-        conversation.id, role, text, now, buttons=buttons, postback=postback,
-        faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
-    )  # fmt: skip
-    message = Message(**row)
-    session.add(message)
     return message
 
 
@@ -185,7 +163,8 @@ def message_row(
     decision: str | None = None,
 ) -> dict[str, Any]:
     """A message as a plain row, every column but the id: for a bulk INSERT
-    (surveys.dispatcher), and the fields of the ORM object `new_message` makes."""
+    (surveys.dispatcher), a turn's plain rows (bot.turn_writes), and the fields of the
+    ORM object `add_message` makes."""
     return {
         "conversation_id": conversation_id,
         "role": role,

@@ -10,7 +10,7 @@ connection all the while.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,14 +18,14 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.messages import Button
 from bot.models import Message, Outbox, ProcessedEvent, table_of
-from bot.store import message_row, outbox_row
+from bot.store import outbox_row
 
 
 @dataclass
 class TurnMessage:
-    """A message of the turn; `id` is set once it is written."""
+    """A message of the turn, made from `bot.store.message_row`; `id` is set once it is
+    written."""
 
     conversation_id: int
     role: str
@@ -39,38 +39,9 @@ class TurnMessage:
     decision: str | None = None
     id: int | None = None
 
-    @classmethod
-    def create(
-        cls,
-        conversation_id: int,
-        role: str,
-        text: str,
-        now: datetime,
-        *,
-        buttons: Sequence[Button] = (),
-        postback: str | None = None,
-        faq_entry_id: str | None = None,
-        faq_score: float | None = None,
-        decision: str | None = None,
-    ) -> TurnMessage:
-        row = message_row(
-            conversation_id, role, text, now, buttons=buttons, postback=postback,
-            faq_entry_id=faq_entry_id, faq_score=faq_score, decision=decision,
-        )  # fmt: skip
-        return cls(**row)
-
     def row(self) -> dict[str, Any]:
-        return {
-            "conversation_id": self.conversation_id,
-            "role": self.role,
-            "text": self.text,
-            "buttons": self.buttons,
-            "postback": self.postback,
-            "faq_entry_id": self.faq_entry_id,
-            "faq_score": self.faq_score,
-            "decision": self.decision,
-            "created_at": self.created_at,
-        }
+        """Every column but the id, for the INSERT."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "id"}
 
 
 @dataclass(frozen=True)

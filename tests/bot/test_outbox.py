@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from sqlmodel import col, select
 
+from bot.claims import claim_due
 from bot.models import Outbox, OutboxStatus
 from bot.outbox import MAX_ATTEMPTS, OutboxDispatcher
 from bot.ports import PermanentSendError, TemporarySendError
@@ -119,3 +121,23 @@ async def test_blocked_recipient_gets_nothing(harness: Harness) -> None:
     rows = await outbox_rows(harness)
     assert {r.status for r in rows} == {OutboxStatus.FAILED}
     assert rows[0].last_error == "the customer has blocked this channel"
+
+
+async def test_a_second_claimer_takes_other_rows_without_waiting(harness: Harness) -> None:
+    # What lets replicas share a backlog: while one claim's transaction is still open,
+    # another claims the rows it did not take (SKIP LOCKED on PostgreSQL) instead of
+    # waiting for it. SQLite has one writer, so there is nothing to share there.
+    if harness.db.dialect.name != "postgresql":
+        return
+    for n in range(4):
+        await harness.say("パスワード忘れた", who=f"c{n}")
+    now = harness.clock()
+    claim = (OutboxStatus.PENDING, OutboxStatus.SENDING, now, timedelta(seconds=60))
+    async with harness.sessions() as first, first.begin():
+        mine = await claim_due(first, Outbox, "conversation_id", *claim, 2)
+        async with harness.sessions() as second, second.begin():
+            # bounded only so that a claim that waited would fail instead of hanging
+            theirs = await asyncio.wait_for(
+                claim_due(second, Outbox, "conversation_id", *claim, 10), timeout=30
+            )
+    assert len(mine) == 2 and len(theirs) == 2 and not set(mine) & set(theirs)

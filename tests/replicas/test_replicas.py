@@ -144,8 +144,7 @@ async def test_due_surveys_across_three_replicas_are_each_sent_once(
     api, _ = line_api
     users = await seed_due_surveys(db, 1000)
     cluster.extra_env["HELPDESK_SURVEY_TICK_SECONDS"] = "0.5"
-    # Small claims, so that the three replicas' claims interleave (one replica can take
-    # a thousand in two claims of the default 500 before the others tick).
+    # Small claims, so that the three replicas' claims interleave.
     cluster.extra_env["HELPDESK_SURVEY_BATCH"] = "50"
     await cluster.start(3)
 
@@ -160,9 +159,9 @@ async def test_due_surveys_across_three_replicas_are_each_sent_once(
     assert api.requests == len(users), "a survey was sent more than once"
     sent_query = select(func.count()).select_from(Survey).where(col(Survey.status) == "sent")
     assert await count(db, sent_query) == len(users)
-    # The work was shared: every replica claimed some surveys.
-    for replica in cluster.replicas:
-        assert '"event": "survey sent"' in replica.log(), f"{replica.name} sent no survey"
+    # Whether every replica got a share depends on how fast the first one up drains the
+    # backlog, so it is not asserted here; that a second claimer takes other rows
+    # without waiting is (tests/bot/test_outbox.py).
 
 
 async def test_a_line_event_redelivered_to_another_replica_is_processed_once(
