@@ -64,6 +64,7 @@ from handoff.service import HandoffService
 from surveys.alerts import SlackSurveyAlerts
 from surveys.digest import DailyDigest, DigestSchedule
 from surveys.dispatcher import SurveyDispatcher
+from surveys.kind_rules import default_rules
 from surveys.planner import SurveyPlanner
 from surveys.policy import SurveyPolicy
 from surveys.responder import SurveyResponder
@@ -359,7 +360,7 @@ def survey_policy(settings: Settings) -> SurveyPolicy:
     return SurveyPolicy(
         delay=timedelta(minutes=settings.survey_delay_minutes),
         throttle=timedelta(hours=settings.survey_throttle_hours),
-        nps_interval=timedelta(days=settings.nps_interval_days),
+        kinds=settings.survey_kinds or default_rules(timedelta(days=settings.nps_interval_days)),
         expiry=timedelta(days=settings.survey_expiry_days),
         skip_small_talk=settings.survey_skip_small_talk,
         skip_unanswered_handoff=settings.survey_skip_unanswered_handoff,

@@ -28,6 +28,7 @@ from handoff.hours import (
     parse_schedule,
     parse_timezone,
 )
+from surveys.kind_rules import KindRule, parse_kind_rules
 
 T = TypeVar("T")
 
@@ -81,6 +82,9 @@ class Settings:
     survey_delay_minutes: int = 10
     survey_throttle_hours: int = 24
     nps_interval_days: int = 90
+    # Which survey kind a conversation gets (surveys.kind_rules); None: NPS when the
+    # customer had none within nps_interval_days, CSAT otherwise.
+    survey_kinds: tuple[KindRule, ...] | None = None
     survey_expiry_days: int = 7
     survey_skip_small_talk: bool = True
     survey_skip_unanswered_handoff: bool = True
@@ -187,6 +191,7 @@ class Settings:
             nps_interval_days=r.get(
                 "HELPDESK_NPS_INTERVAL_DAYS", _non_negative_int, cls.nps_interval_days
             ),
+            survey_kinds=r.get("HELPDESK_SURVEY_KINDS", parse_kind_rules, None),
             survey_expiry_days=r.get(
                 "HELPDESK_SURVEY_EXPIRY_DAYS", _positive_int, cls.survey_expiry_days
             ),

@@ -300,6 +300,7 @@ class SlackPost(SQLModel, table=True):
 class SurveyKind(StrEnum):
     CSAT = "csat"  # 1-5: how satisfied with this support
     NPS = "nps"  # 0-10: how likely to recommend us
+    CES = "ces"  # 1-7: how easy it was to get the issue solved (7 = very easy)
 
 
 class SurveyStatus(StrEnum):
@@ -312,7 +313,7 @@ class SurveyStatus(StrEnum):
 
 
 class Survey(SQLModel, table=True):
-    """One CSAT or NPS micro-survey after a resolved conversation.
+    """One CSAT, NPS or CES micro-survey after a resolved conversation.
 
     The row is the timer: a ticker claims rows whose `due_at` has passed (see
     `surveys.dispatcher`), so a restart or a second process neither loses nor doubles

@@ -485,6 +485,8 @@ def _schemas() -> dict[str, Schema]:
     string, integer, number = {"type": "string"}, {"type": "integer"}, {"type": "number"}
     rate = _nullable({"type": "number", "description": "Percent; null with nothing to divide"})
     seconds = _nullable(number)
+    # CES on the 1-7 scale: the mean and the percent of 5-7 ("easy") answers.
+    ces = {"mean": _nullable(number), "easy_rate": rate, "responses": integer}
     counted = {
         "type": "array",
         "items": _object({"id": string, "count": integer}),
@@ -582,6 +584,13 @@ def _schemas() -> dict[str, Schema]:
                 "resolution_seconds": _object({"median": seconds, "p90": seconds}),
                 "csat": _object({"score": rate, "responses": integer}),
                 "nps": _object({"score": _nullable(number), "responses": integer}),
+                "ces": _object(
+                    {
+                        **ces,
+                        "by_channel": {"type": "object", "additionalProperties": _object(ces)},
+                        "by_resolution": _object({"bot": _object(ces), "agent": _object(ces)}),
+                    }
+                ),
                 "surveys": _object({"sent": integer, "responses": integer, "response_rate": rate}),
                 "volume": {
                     "type": "object",

@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.storable import text_problem
 from surveys.conversation_rows import conversation_rows
-from surveys.kpis import DEFAULT_FCR_WINDOW, KpiReport, summary
+from surveys.kpis import DEFAULT_FCR_WINDOW, Ces, KpiReport, summary
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
@@ -129,6 +129,10 @@ def _day(raw: str | None, name: str) -> date | None:
     return day
 
 
+def ces_json(ces: Ces) -> dict[str, Any]:
+    return {"mean": ces.mean, "easy_rate": ces.easy_rate, "responses": ces.responses}
+
+
 def report_json(report: KpiReport) -> dict[str, Any]:
     """The report as JSON: counts, rates in percent (null when there is nothing to
     divide), durations in seconds."""
@@ -149,6 +153,11 @@ def report_json(report: KpiReport) -> dict[str, Any]:
         "resolution_seconds": {"median": report.resolution.median, "p90": report.resolution.p90},
         "csat": {"score": report.csat, "responses": len(report.csat_scores)},
         "nps": {"score": report.nps, "responses": len(report.nps_scores)},
+        "ces": {
+            **ces_json(report.ces),
+            "by_channel": {c: ces_json(v) for c, v in report.ces_by_channel.items()},
+            "by_resolution": {r: ces_json(v) for r, v in report.ces_by_resolution.items()},
+        },
         "surveys": {
             "sent": report.surveys_sent,
             "responses": report.survey_responses,

@@ -66,10 +66,16 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "私たちのサービスを友人や同僚にすすめる可能性はどのくらいありますか？"
             "0（まったくない）〜10（とてもある）でお選びください。"
         ),
+        "survey_ces_question": (
+            "今回、問題の解決はどのくらい簡単でしたか？"
+            "1（とても大変）〜7（とても簡単）でお選びください。"
+        ),
         "survey_thanks": "ご回答ありがとうございます。",
-        "survey_follow_up": "よろしければ理由を教えてください。",
+        "survey_follow_up": "よろしければ、その点数の一番の理由を教えてください。",
+        "survey_follow_up_detractor": "よろしければ、どうすればよかったか教えてください。",
         "survey_comment_thanks": "貴重なご意見をありがとうございます。今後の改善に役立てます。",
         "survey_closed": "ありがとうございます。このアンケートは受付を終了しました。",
+        "survey_score_invalid": "{low}〜{high}の数字をボタンでお選びください。",
         "survey_review": "よろしければレビューで感想をお聞かせください：{url}",
     },
     "en": {
@@ -115,10 +121,16 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "How likely are you to recommend us to a friend or colleague? "
             "Choose from 0 (not at all likely) to 10 (extremely likely)."
         ),
+        "survey_ces_question": (
+            "How easy was it to get your issue solved? "
+            "Choose from 1 (very difficult) to 7 (very easy)."
+        ),
         "survey_thanks": "Thank you for your answer.",
-        "survey_follow_up": "What could we do better?",
+        "survey_follow_up": "What is the main reason for your score?",
+        "survey_follow_up_detractor": "What should we have done better?",
         "survey_comment_thanks": "Thank you for your feedback; it helps us improve.",
         "survey_closed": "Thank you! This survey has already closed.",
+        "survey_score_invalid": "Please choose a score from {low} to {high} with the buttons.",
         "survey_review": "If you have a moment, a review would mean a lot to us: {url}",
     },
 }

@@ -18,10 +18,16 @@ from bot.models import Conversation, SlackPost, SlackPostKind, Survey, SurveyKin
 from channels.slack.mrkdwn import escape
 from channels.slack.render import alert_blocks
 from handoff.service import latest_handoff
+from surveys.rules import score_range
 
 CHANNEL_NAMES = {"line": "LINE", "web": "web chat"}
 # A comment is customer text: cut it to stay far below Slack's 40,000-character limit.
 MAX_QUOTED_CHARS = 1500
+_ALERT_TITLES = {
+    SurveyKind.NPS: "NPS detractor",
+    SurveyKind.CSAT: "Unhappy CSAT",
+    SurveyKind.CES: "Hard CES",
+}
 
 
 class SlackSurveyAlerts:
@@ -51,9 +57,9 @@ class SlackSurveyAlerts:
 
 def alert_text(survey: Survey, conversation: Conversation) -> str:
     """The alert in Slack mrkdwn: score, channel, conversation and the comment, if any."""
-    scale = "10" if survey.kind == SurveyKind.NPS else "5"
+    scale = score_range(survey.kind)[-1]
     channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
-    what = "NPS detractor" if survey.kind == SurveyKind.NPS else "Unhappy CSAT"
+    what = _ALERT_TITLES[SurveyKind(survey.kind)]
     lines = [
         f":warning: *{what}*: {survey.kind.upper()} {survey.score}/{scale} "
         f"from customer #{conversation.customer_id} on {channel} "

@@ -153,6 +153,7 @@ def digest_text(f: DayFigures) -> str:
         _duration_line("Resolution time", now.resolution, before.resolution),
         _rate_line("CSAT", now.csat, before.csat, f" (n={len(now.csat_scores)})"),
         _nps_line(now, before),
+        _ces_line(now, before),
         _rate_line(
             "Survey response rate", now.survey_response_rate, before.survey_response_rate
         ),
@@ -192,6 +193,13 @@ def _nps_line(now: KpiReport, before: KpiReport) -> str:
     value = "—" if now.nps is None else f"{now.nps:+.1f}"
     change = "—" if now.nps is None or before.nps is None else f"{now.nps - before.nps:+.1f}"
     return f"• NPS: *{value}* (n={len(now.nps_scores)}) ({change})"
+
+
+def _ces_line(now: KpiReport, before: KpiReport) -> str:
+    ces, earlier = now.ces, before.ces
+    value = "—" if ces.mean is None else f"{ces.mean:.2f}"
+    change = "—" if ces.mean is None or earlier.mean is None else f"{ces.mean - earlier.mean:+.2f}"
+    return f"• CES (1–7): *{value}*, {rate_text(ces.easy_rate)} easy (n={ces.responses}) ({change})"
 
 
 def _duration_line(name: str, now: Durations, before: Durations) -> str:

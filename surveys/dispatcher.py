@@ -245,7 +245,7 @@ class SurveyDispatcher:
         return results
 
     def _question(self, asked: _Asked, now: datetime) -> dict[str, object]:
-        key = "survey_nps_question" if asked.kind == SurveyKind.NPS else "survey_csat_question"
+        key = f"survey_{SurveyKind(asked.kind)}_question"
         buttons = tuple(
             Button(str(score), encode_survey_answer(asked.survey_id, score))
             for score in score_range(asked.kind)

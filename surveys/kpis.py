@@ -19,14 +19,16 @@ Definitions (the README repeats them):
 * **First response time**: handoff request to the first agent reply to the customer.
   **Resolution time**: opened to resolved. Both as median and 90th percentile.
 * **NPS**: % promoters (9–10) − % detractors (0–6), one decimal. **CSAT**: % of scores
-  4 or 5. Response rate: responses / surveys sent.
+  4 or 5. **CES** (1–7, 7 = very easy): the mean, two decimals, and the % of scores 5–7
+  ("easy"), overall, by channel and by resolution type (bot: never handed off; agent:
+  handed off). Response rate: responses / surveys sent.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -69,6 +71,33 @@ def nps(scores: Sequence[int]) -> float | None:
 def csat(scores: Sequence[int]) -> float | None:
     """CSAT: % of 1-5 scores that are 4 or 5, one decimal."""
     return percent(sum(1 for s in scores if s >= 4), len(scores))
+
+
+@dataclass(frozen=True)
+class CesAnswer:
+    channel: str
+    handed_off: bool
+    score: int
+
+
+@dataclass(frozen=True)
+class Ces:
+    """CES over some answers: the mean (two decimals) and the share of 5-7 scores."""
+
+    responses: int
+    mean: float | None
+    easy_rate: float | None
+
+    @classmethod
+    def of(cls, scores: Sequence[int]) -> Ces:
+        if not scores:
+            return cls(0, None, None)
+        easy = sum(1 for s in scores if s >= CES_EASY)
+        return cls(len(scores), round(sum(scores) / len(scores), 2), percent(easy, len(scores)))
+
+
+# CES scores from here up count as "easy" (the 1-7 scale's upper three).
+CES_EASY = 5
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -119,6 +148,7 @@ class KpiReport:
     surveys_sent: int = 0
     csat_scores: tuple[int, ...] = ()
     nps_scores: tuple[int, ...] = ()
+    ces_answers: tuple[CesAnswer, ...] = ()
     volume: dict[str, dict[str, int]] = field(default_factory=dict)  # day -> channel -> n
     faq_hits: list[tuple[str, int]] = field(default_factory=list)
     faq_not_helpful: list[tuple[str, int]] = field(default_factory=list)
@@ -145,8 +175,27 @@ class KpiReport:
         return nps(self.nps_scores)
 
     @property
+    def ces(self) -> Ces:
+        return Ces.of([a.score for a in self.ces_answers])
+
+    @property
+    def ces_by_channel(self) -> dict[str, Ces]:
+        channels = sorted({a.channel for a in self.ces_answers})
+        return {
+            c: Ces.of([a.score for a in self.ces_answers if a.channel == c]) for c in channels
+        }
+
+    @property
+    def ces_by_resolution(self) -> dict[str, Ces]:
+        """"bot" (never handed off) and "agent" (handed off)."""
+        return {
+            "bot": Ces.of([a.score for a in self.ces_answers if not a.handed_off]),
+            "agent": Ces.of([a.score for a in self.ces_answers if a.handed_off]),
+        }
+
+    @property
     def survey_responses(self) -> int:
-        return len(self.csat_scores) + len(self.nps_scores)
+        return len(self.csat_scores) + len(self.nps_scores) + len(self.ces_answers)
 
     @property
     def survey_response_rate(self) -> float | None:
@@ -231,7 +280,7 @@ async def summary(
         fcr_agent=Fcr(*fcr_agent),
         first_response=Durations.of(first_response),
         resolution=Durations.of(resolution_seconds),
-        **await _surveys(session, ids),
+        **await _surveys(session, ids, handoffs.keys()),
         volume=_volume(conversations, timezone),
         faq_hits=await _faq_hits(session, ids, top),
         faq_not_helpful=await _not_helpful(session, ids, top),
@@ -239,22 +288,32 @@ async def summary(
     )
 
 
-async def _surveys(session: AsyncSession, ids: Any) -> dict[str, Any]:
+async def _surveys(
+    session: AsyncSession, ids: Any, handed_off: Collection[int]
+) -> dict[str, Any]:
     """Surveys of the period's conversations: how many went out, and the answers."""
-    query = select(Survey.kind, Survey.score, Survey.sent_at).where(
+    query = select(Survey.kind, Survey.score, Survey.channel, Survey.conversation_id).where(
         col(Survey.conversation_id).in_(ids), col(Survey.sent_at).is_not(None)
     )
     sent = 0
     csat_scores: list[int] = []
     nps_scores: list[int] = []
-    for kind, score, _ in (await session.exec(query)).all():
+    ces_answers: list[CesAnswer] = []
+    for kind, score, channel, conversation_id in (await session.exec(query)).all():
         sent += 1
-        if score is not None:
-            (nps_scores if kind == SurveyKind.NPS else csat_scores).append(score)
+        if score is None:
+            continue
+        if kind == SurveyKind.NPS:
+            nps_scores.append(score)
+        elif kind == SurveyKind.CES:
+            ces_answers.append(CesAnswer(channel, conversation_id in handed_off, score))
+        else:
+            csat_scores.append(score)
     return {
         "surveys_sent": sent,
         "csat_scores": tuple(csat_scores),
         "nps_scores": tuple(nps_scores),
+        "ces_answers": tuple(ces_answers),
     }
 
 

@@ -20,11 +20,10 @@ from bot.models import (
     Message,
     Role,
     Survey,
-    SurveyKind,
     SurveyStatus,
 )
 from surveys.policy import SurveyPolicy
-from surveys.queries import last_survey_due
+from surveys.queries import last_due_by_kind
 from surveys.rules import SurveyFacts, plan
 
 
@@ -111,14 +110,15 @@ async def gather_facts(
         select(func.count()).where(Message.conversation_id == cid, Message.role == Role.AGENT),
     )
     identity = await session.get(Identity, conversation.identity_id)
+    last_due = await last_due_by_kind(session, conversation.customer_id)
     return SurveyFacts(
         due_at=due_at,
         asked_faq=asked_faq,
         handed_off=handed_off,
         agent_replied=agent_replied,
         identity_blocked=identity is not None and identity.blocked_at is not None,
-        last_survey_due=await last_survey_due(session, conversation.customer_id),
-        last_nps_due=await last_survey_due(session, conversation.customer_id, SurveyKind.NPS),
+        last_survey_due=max(last_due.values(), default=None),
+        last_due_by_kind=last_due,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from surveys.kind_rules import KindRule, default_rules
+
 
 @dataclass(frozen=True)
 class SurveyPolicy:
@@ -12,7 +14,8 @@ class SurveyPolicy:
 
     delay: timedelta = timedelta(minutes=10)
     throttle: timedelta = timedelta(hours=24)
-    nps_interval: timedelta = timedelta(days=90)
+    # Which kind of survey to send (surveys.kind_rules); the first rule that holds wins.
+    kinds: tuple[KindRule, ...] = default_rules(timedelta(days=90))
     expiry: timedelta = timedelta(days=7)
     skip_small_talk: bool = True
     skip_unanswered_handoff: bool = True

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Conversation, Survey, SurveyKind, SurveyStatus
+from bot.models import Conversation, Survey, SurveyStatus
 
 # Rows that were, or will be, put to the customer: they count against the throttle.
 COUNTED = (
@@ -26,24 +26,16 @@ COUNTED = (
 )
 
 
-async def last_survey_due(
-    session: AsyncSession,
-    customer_id: int,
-    kind: SurveyKind | None = None,
-    excluding: int | None = None,
-) -> datetime | None:
-    """The latest due time of the customer's counted surveys (of `kind`, if given)."""
+async def last_due_by_kind(session: AsyncSession, customer_id: int) -> dict[str, datetime]:
+    """Kind -> the latest due time of the customer's counted surveys of that kind."""
     query = (
-        select(func.max(Survey.due_at))
+        select(Survey.kind, func.max(Survey.due_at))
         .join(Conversation, col(Conversation.id) == col(Survey.conversation_id))
         .where(Conversation.customer_id == customer_id, col(Survey.status).in_(COUNTED))
+        .group_by(col(Survey.kind))
     )
-    if kind is not None:
-        query = query.where(Survey.kind == kind)
-    if excluding is not None:
-        query = query.where(col(Survey.id) != excluding)
-    value: datetime | None = (await session.exec(query)).one()
-    return value
+    rows = (await session.exec(query)).all()
+    return {kind: due for kind, due in rows if due is not None}
 
 
 async def last_sent_by_customer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surveys.kpis import Durations, KpiReport
+from surveys.kpis import Ces, Durations, KpiReport
 
 
 def rate_text(value: float | None) -> str:
@@ -23,6 +23,12 @@ def _durations(d: Durations) -> str:
     return f"median {duration_text(d.median)}, p90 {duration_text(d.p90)} (n={d.count})"
 
 
+def ces_text(ces: Ces) -> str:
+    if ces.mean is None:
+        return "—"
+    return f"{ces.mean:.2f} of 7, {rate_text(ces.easy_rate)} easy (n={ces.responses})"
+
+
 def format_report(report: KpiReport, period: str, channel: str | None) -> str:
     fcr_bot, fcr_agent = report.fcr_bot, report.fcr_agent
     rows = [
@@ -37,6 +43,13 @@ def format_report(report: KpiReport, period: str, channel: str | None) -> str:
         ("resolution time", _durations(report.resolution)),
         ("CSAT", f"{rate_text(report.csat)} (n={len(report.csat_scores)})"),
         ("NPS", "—" if report.nps is None else f"{report.nps:+.1f} (n={len(report.nps_scores)})"),
+        ("CES", ces_text(report.ces)),
+        *((f"CES, {c}", ces_text(v)) for c, v in report.ces_by_channel.items()),
+        *(
+            (f"CES, {r}-resolved", ces_text(v))
+            for r, v in report.ces_by_resolution.items()
+            if v.responses
+        ),
         (
             "survey responses",
             f"{rate_text(report.survey_response_rate)} ({report.survey_responses}"

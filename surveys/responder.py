@@ -69,8 +69,17 @@ class SurveyResponder:
         if survey.status == SurveyStatus.SENT and survey.expires_at is not None:
             if now >= survey.expires_at:
                 survey.status = SurveyStatus.EXPIRED
-        if survey.status != SurveyStatus.SENT or score not in score_range(survey.kind):
-            # Late, repeated or forged: thank the customer, count nothing.
+        scale = score_range(survey.kind)
+        if survey.status == SurveyStatus.SENT and score not in scale:
+            # Not one of the buttons (a forged or garbled postback): the survey stays
+            # open, and the customer is told the scale.
+            self._log.info("survey score outside the scale", extra={"survey": survey_id})
+            invalid = self._texts.format(
+                "survey_score_invalid", locale, low=scale[0], high=scale[-1]
+            )
+            return SurveyReplies(conversation.id, (invalid,))
+        if survey.status != SurveyStatus.SENT:
+            # Late or repeated: thank the customer, count nothing.
             self._log.info(
                 "survey answer not counted", extra={"survey": survey_id, "status": survey.status}
             )
@@ -82,8 +91,10 @@ class SurveyResponder:
         texts = [self._texts.get("survey_thanks", locale)]
         if is_promoter(survey.kind, score) and self._policy.review_url is not None:
             texts.append(self._texts.format("survey_review", locale, url=self._policy.review_url))
-        texts.append(self._texts.get("survey_follow_up", locale))
-        if self._alerts is not None and is_low_score(survey.kind, score):
+        low = is_low_score(survey.kind, score)
+        follow_up = "survey_follow_up_detractor" if low else "survey_follow_up"
+        texts.append(self._texts.get(follow_up, locale))
+        if self._alerts is not None and low:
             await self._alerts.low_score(session, survey, conversation, now)
         self._log.info(
             "survey answered", extra={"survey": survey_id, "kind": survey.kind, "score": score}

@@ -7,11 +7,13 @@ skipped survey row so "why did this customer get no survey?" has an answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.models import SurveyKind
+from surveys.kind_rules import choose_kind
 from surveys.policy import SurveyPolicy
 
 
@@ -20,6 +22,7 @@ class SkipReason(StrEnum):
     THROTTLED = "surveyed_recently"
     SMALL_TALK = "small_talk_only"
     UNANSWERED_HANDOFF = "unanswered_handoff"
+    NO_KIND = "no_kind_rule"  # none of the survey kind rules held
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class SurveyFacts:
     agent_replied: bool
     identity_blocked: bool
     last_survey_due: datetime | None  # any earlier survey of the customer, any channel
-    last_nps_due: datetime | None
+    # kind -> the latest due time of the customer's earlier surveys of that kind
+    last_due_by_kind: Mapping[str, datetime]
 
 
 def identity_is_blocked(facts: SurveyFacts) -> bool:
@@ -56,12 +60,6 @@ def unanswered_handoff(facts: SurveyFacts, policy: SurveyPolicy) -> bool:
     return policy.skip_unanswered_handoff and facts.handed_off and not facts.agent_replied
 
 
-def nps_is_due(facts: SurveyFacts, policy: SurveyPolicy) -> bool:
-    """No NPS question to this customer within the NPS interval: ask it instead of CSAT."""
-    last = facts.last_nps_due
-    return last is None or facts.due_at - last >= policy.nps_interval
-
-
 @dataclass(frozen=True)
 class Plan:
     kind: SurveyKind
@@ -70,7 +68,14 @@ class Plan:
 
 def plan(facts: SurveyFacts, policy: SurveyPolicy) -> Plan:
     """The survey to plan for a resolved conversation, or the rule that skips it."""
-    kind = SurveyKind.NPS if nps_is_due(facts, policy) else SurveyKind.CSAT
+    chosen = choose_kind(
+        policy.kinds,
+        handed_off=facts.handed_off,
+        due_at=facts.due_at,
+        last_due=facts.last_due_by_kind,
+    )
+    # A skipped row still needs a kind: the first rule's, when no rule held.
+    kind = chosen if chosen is not None else policy.kinds[0].kind
     if identity_is_blocked(facts):
         return Plan(kind, SkipReason.BLOCKED)
     if small_talk_only(facts, policy):
@@ -79,17 +84,25 @@ def plan(facts: SurveyFacts, policy: SurveyPolicy) -> Plan:
         return Plan(kind, SkipReason.UNANSWERED_HANDOFF)
     if surveyed_recently(facts, policy):
         return Plan(kind, SkipReason.THROTTLED)
+    if chosen is None:
+        return Plan(kind, SkipReason.NO_KIND)
     return Plan(kind)
 
 
+_SCORES = {SurveyKind.NPS: range(0, 11), SurveyKind.CSAT: range(1, 6), SurveyKind.CES: range(1, 8)}
+# The highest score that counts as unhappy: NPS detractors, CSAT 1-2, CES 1-3 (hard).
+_LOW = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2, SurveyKind.CES: 3}
+
+
 def score_range(kind: str) -> range:
-    """The scores a survey of `kind` accepts: 1-5 for CSAT, 0-10 for NPS."""
-    return range(0, 11) if kind == SurveyKind.NPS else range(1, 6)
+    """The scores a survey of `kind` accepts: 1-5 CSAT, 0-10 NPS, 1-7 CES."""
+    return _SCORES.get(SurveyKind(kind), _SCORES[SurveyKind.CSAT])
 
 
 def is_low_score(kind: str, score: int) -> bool:
-    """A detractor (NPS 0-6) or an unhappy CSAT (1-2): agents should hear about it."""
-    return score <= 6 if kind == SurveyKind.NPS else score <= 2
+    """A detractor (NPS 0-6), an unhappy CSAT (1-2) or a hard CES (1-3): agents should
+    hear about it."""
+    return score <= _LOW[SurveyKind(kind)]
 
 
 def is_promoter(kind: str, score: int) -> bool:

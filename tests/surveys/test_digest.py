@@ -150,6 +150,7 @@ async def test_digest_figures_and_changes(
         # Scores 5 and 2 against 4.
         "• CSAT: *50.0%* (n=2) (-50.0 pts)",
         "• NPS: *—* (n=0) (—)",
+        "• CES (1–7): *—*, — easy (n=0) (—)",
         # 2 answers of 3 sent, against 1 of 1.
         "• Survey response rate: *66.7%* (-33.3 pts)",
         # 3 Nov: e1 (bot) had no follow-up; e2 (agent) did, by B on 10 Nov; 27 Oct: none.

@@ -9,8 +9,17 @@ import pytest
 from bot.config import Settings, SettingsError
 from bot.models import SurveyKind
 from bot.postbacks import encode_survey_answer, parse_survey_answer
+from surveys.kind_rules import KindRule, default_rules, parse_kind_rules
 from surveys.policy import SurveyPolicy
-from surveys.rules import SkipReason, SurveyFacts, is_low_score, is_promoter, plan
+from surveys.rules import (
+    Plan,
+    SkipReason,
+    SurveyFacts,
+    is_low_score,
+    is_promoter,
+    plan,
+    score_range,
+)
 
 DUE = datetime(2026, 11, 2, 9, 10, tzinfo=UTC)
 
@@ -18,7 +27,8 @@ DUE = datetime(2026, 11, 2, 9, 10, tzinfo=UTC)
 def facts(**changes: object) -> SurveyFacts:
     base: dict[str, object] = dict(
         due_at=DUE, asked_faq=True, handed_off=False, agent_replied=False,
-        identity_blocked=False, last_survey_due=None, last_nps_due=DUE - timedelta(days=30),
+        identity_blocked=False, last_survey_due=None,
+        last_due_by_kind={SurveyKind.NPS: DUE - timedelta(days=30)},
     )  # fmt: skip
     base.update(changes)
     return SurveyFacts(**base)  # type: ignore[arg-type]
@@ -30,10 +40,51 @@ def test_csat_after_an_faq_conversation() -> None:
 
 
 def test_nps_instead_when_none_in_the_interval() -> None:
-    assert plan(facts(last_nps_due=None), SurveyPolicy()).kind == SurveyKind.NPS
-    old = facts(last_nps_due=DUE - timedelta(days=90))
+    assert plan(facts(last_due_by_kind={}), SurveyPolicy()).kind == SurveyKind.NPS
+    old = facts(last_due_by_kind={SurveyKind.NPS: DUE - timedelta(days=90)})
     assert plan(old, SurveyPolicy()).kind == SurveyKind.NPS
-    assert plan(old, SurveyPolicy(nps_interval=timedelta(days=91))).kind == SurveyKind.CSAT
+    longer = SurveyPolicy(kinds=default_rules(timedelta(days=91)))
+    assert plan(old, longer).kind == SurveyKind.CSAT
+
+
+def test_kind_rules_choose_by_handling_and_interval() -> None:
+    rules = parse_kind_rules("nps every 90d, ces bot, csat agent")
+    policy = SurveyPolicy(kinds=rules, skip_unanswered_handoff=False)
+    recent = {SurveyKind.NPS: DUE - timedelta(days=10)}
+    assert plan(facts(last_due_by_kind={}), policy).kind == SurveyKind.NPS
+    assert plan(facts(last_due_by_kind=recent), policy) == Plan(SurveyKind.CES)
+    handed = facts(last_due_by_kind=recent, handed_off=True)
+    assert plan(handed, policy) == Plan(SurveyKind.CSAT)
+    # No rule for a handed-off case: skipped, and the row says why.
+    only_bot = SurveyPolicy(kinds=parse_kind_rules("ces bot"), skip_unanswered_handoff=False)
+    assert plan(handed, only_bot).skip is SkipReason.NO_KIND
+    # Any kind may have an interval, counted per kind.
+    ces_weekly = SurveyPolicy(kinds=parse_kind_rules("ces every 7d, csat"))
+    last_week = {SurveyKind.CES: DUE - timedelta(days=6, hours=23)}
+    assert plan(facts(last_due_by_kind=last_week), ces_weekly).kind == SurveyKind.CSAT
+    a_week = {SurveyKind.CES: DUE - timedelta(days=7)}
+    assert plan(facts(last_due_by_kind=a_week), ces_weekly).kind == SurveyKind.CES
+
+
+def test_kind_rules_text_round_trips_and_bad_rules_are_named() -> None:
+    rules = parse_kind_rules(" NPS every 90d , ces bot every 12h,csat agent ")
+    assert ", ".join(map(str, rules)) == "nps every 90d, ces bot every 12h, csat agent"
+    for text, problem in [
+        ("", "no rule"),
+        ("nps, cess", "'cess': unknown survey kind"),
+        ("ces robot", "cannot read 'robot'"),
+        ("ces bot agent", "cannot read 'agent'"),
+        ("nps every 0d", "above zero"),
+        ("nps every 3w", "cannot read 'every'"),
+    ]:
+        with pytest.raises(ValueError, match=problem):
+            parse_kind_rules(text)
+    assert Settings.from_env({}).survey_kinds is None
+    assert Settings.from_env({"HELPDESK_SURVEY_KINDS": "ces"}).survey_kinds == (
+        KindRule(SurveyKind.CES),
+    )
+    with pytest.raises(SettingsError, match="HELPDESK_SURVEY_KINDS: 'x': unknown"):
+        Settings.from_env({"HELPDESK_SURVEY_KINDS": "x"})
 
 
 @pytest.mark.parametrize(
@@ -61,6 +112,8 @@ def test_score_bands() -> None:
     assert [s for s in range(1, 6) if is_low_score(SurveyKind.CSAT, s)] == [1, 2]
     assert [s for s in range(11) if is_promoter(SurveyKind.NPS, s)] == [9, 10]
     assert not is_promoter(SurveyKind.CSAT, 5)
+    assert list(score_range(SurveyKind.CES)) == list(range(1, 8))
+    assert [s for s in range(1, 8) if is_low_score(SurveyKind.CES, s)] == [1, 2, 3]
 
 
 def test_survey_postbacks_round_trip() -> None:
