@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.header_values import HeaderNotAscii, bearer_token
+from handoff.history import PastCase
 from handoff.queue import waiting_cases
 
 INVALID_ADMIN_TOKEN = "missing or invalid admin token"
@@ -60,11 +61,31 @@ class AdminApi:
                         "requested_at": c.requested_at.isoformat(),
                         "waiting_seconds": round((now - c.requested_at).total_seconds()),
                         "last_customer_text": c.last_customer_text,
+                        "follows_up": c.follows_up,
+                        "previous_cases": [past_case_json(p) for p in c.earlier_cases],
                     }
                     for c in cases
                 ]
             }
         )
+
+
+def past_case_json(past: PastCase) -> dict[str, object]:
+    survey = (
+        {"kind": past.survey_kind, "score": past.survey_score}
+        if past.survey_kind is not None
+        else None
+    )
+    return {
+        "conversation_id": past.conversation_id,
+        "channel": past.channel,
+        "opened_at": past.opened_at.isoformat(),
+        "closed_at": past.closed_at.isoformat() if past.closed_at else None,
+        "topic": past.topic,
+        "outcome": past.outcome,
+        "handed_off": past.handed_off,
+        "survey": survey,
+    }
 
 
 def json_http(cls: type[web.HTTPException], reason: str) -> web.HTTPException:

@@ -39,6 +39,7 @@ from bot.outbox import OutboxDispatcher
 from bot.pg_listener import PgListener, channel_name, listener_dsn
 from bot.ports import OutputChannel
 from bot.reports_api import ReportsApi
+from bot.returning import ReturningCustomers
 from bot.texts import Texts
 from bot.wakeups import Wakeups
 from channels.line.handler import LineEventHandler
@@ -62,6 +63,7 @@ from faq.library import FaqLibrary
 from handoff.notices import HandoffNotices
 from handoff.service import HandoffService
 from surveys.alerts import SlackSurveyAlerts
+from surveys.comment_terms import CommentAnalyzer
 from surveys.digest import DailyDigest, DigestSchedule
 from surveys.dispatcher import SurveyDispatcher
 from surveys.kind_rules import default_rules
@@ -192,6 +194,7 @@ def create_app(
         logger=log.getChild("engine"),
         surveys=responder,
         metrics=metrics,
+        returning=returning_customers(settings, texts),
     )
     handoffs = HandoffService(
         sessions, texts, events, clock, outbox.notify, log.getChild("handoff")
@@ -210,10 +213,14 @@ def create_app(
     slack = _slack_desk(settings, sessions, handoffs, clock, log.getChild("slack"), metrics)
     if slack is not None:
         events.subscribe(slack.desk.subscription())
+    # One for the reports and the digest: it keeps SudachiPy's dictionary once loaded.
+    comment_analyzer = CommentAnalyzer()
     digest = None
     if slack is not None and settings.digest_time is not None:
         schedule = DigestSchedule(settings.digest_time, settings.business_hours.timezone)
-        digest = DailyDigest(sessions, schedule, clock, log.getChild("digest"))
+        digest = DailyDigest(
+            sessions, schedule, clock, log.getChild("digest"), comment_analyzer
+        )
     timers = Timers(surveys, slack, digest)
     wakeups = None
     if listener is not None:
@@ -264,7 +271,9 @@ def create_app(
     WebChatApi(engine, sessions, hub, clock, web_options, log.getChild("web")).register(app.router)
     guard = AdminGuard(settings.admin_token)
     AdminApi(sessions, guard, clock).register(app.router)
-    ReportsApi(sessions, guard, clock, settings.business_hours.timezone).register(app.router)
+    ReportsApi(
+        sessions, guard, clock, settings.business_hours.timezone, comment_analyzer
+    ).register(app.router)
     DashboardPage().register(app.router)
     MonitoringApi(
         db, sessions, metrics, MetricsGuard((settings.metrics_token, settings.admin_token)),
@@ -353,6 +362,15 @@ def lease_of(settings: Settings) -> timedelta:
     """How long a claimed row (message, post, event) is one worker's before another may
     take it over."""
     return timedelta(seconds=settings.send_lease_seconds)
+
+
+def returning_customers(settings: Settings, texts: Texts) -> ReturningCustomers | None:
+    """Asks returning customers about their earlier case; None when turned off."""
+    if settings.returning_days == 0:
+        return None
+    return ReturningCustomers(
+        timedelta(days=settings.returning_days), texts, settings.business_hours.timezone
+    )
 
 
 def survey_policy(settings: Settings) -> SurveyPolicy:

@@ -127,6 +127,7 @@ def _report(args: argparse.Namespace) -> int:
     from datetime import date, datetime, time, timedelta
 
     from bot.db import make_engine, make_session_factory
+    from surveys.comment_terms import CommentAnalyzer
     from surveys.kpis import summary
     from surveys.report_table import format_report
 
@@ -147,8 +148,9 @@ def _report(args: argparse.Namespace) -> int:
         try:
             async with make_session_factory(engine)() as session:
                 report = await summary(
-                    session, start, end, now, channel=args.channel, timezone=tz
-                )
+                    session, start, end, now, channel=args.channel, timezone=tz,
+                    comments=CommentAnalyzer(),
+                )  # fmt: skip
         finally:
             await engine.dispose()
         return format_report(report, f"{first} to {last}", args.channel)

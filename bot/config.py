@@ -79,6 +79,9 @@ class Settings:
     slack: SlackSettings | None = None
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     unclaimed_reminder_minutes: int = 10
+    # A customer who writes again within this many days of a case's close is asked
+    # whether it is about that case (bot.returning); 0 turns this off.
+    returning_days: int = 7
     survey_delay_minutes: int = 10
     survey_throttle_hours: int = 24
     nps_interval_days: int = 90
@@ -178,6 +181,9 @@ class Settings:
                 ranges=r.get("HELPDESK_BUSINESS_HOURS", parse_schedule, ALWAYS_OPEN),
                 timezone=r.get("HELPDESK_TIMEZONE", parse_timezone, parse_timezone("Asia/Tokyo")),
                 holidays=r.get("HELPDESK_HOLIDAYS", parse_holidays, frozenset()),
+            ),
+            returning_days=r.get(
+                "HELPDESK_RETURNING_DAYS", _non_negative_int, cls.returning_days
             ),
             unclaimed_reminder_minutes=r.get(
                 "HELPDESK_UNCLAIMED_REMINDER_MINUTES", _positive_int, cls.unclaimed_reminder_minutes

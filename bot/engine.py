@@ -47,6 +47,7 @@ from bot.models import (
     UnansweredQuestion,
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
+from bot.returning import ReturningCustomers
 from bot.store import identity_and_open_conversation, message_row, to_outbound
 from bot.texts import Texts
 from bot.turn_outcome import TurnOutcome
@@ -166,8 +167,10 @@ class Engine:
         logger: logging.Logger,
         surveys: SurveyHook | None = None,
         metrics: Metrics | None = None,
+        returning: ReturningCustomers | None = None,
     ) -> None:
         self._sessions = sessions
+        self._returning = returning
         self._metrics = metrics or Metrics.create()
         self._surveys = surveys
         self._faq = faq
@@ -207,6 +210,7 @@ class Engine:
                     turn.early_search = early
                     turn.customer_message = await self._store_customer_message(turn)
                     await self._decide(turn)
+                    await self._ask_if_returning(turn)
                 await self._queue_replies(turn)
                 deliveries = await self._events.record(session, turn.events)
         except _Superseded:
@@ -265,6 +269,7 @@ class Engine:
                 locale=inbound.locale or self._default_locale,
                 locale_explicit=inbound.locale is not None,
                 opened_at=now,
+                returning_of=await self._earlier_case(session, inbound, identity, now),
             )
             session.add(conversation)
             await session.flush()
@@ -349,6 +354,14 @@ class Engine:
             turn.outcome = TurnOutcome.LINK
             await self._link(turn, code)
             return
+        returning = self._returning_postback(inbound.postback)
+        if returning is not None:
+            # Asked at the handoff itself, so most answers come while the case waits: the
+            # agents get the tap ("yes, the same matter") in the case's thread too.
+            if status in (ConversationStatus.WAITING, ConversationStatus.AGENT):
+                await self._pass_to_agents(turn)
+            await self._returning_answer(turn, returning)
+            return
         if status in (ConversationStatus.WAITING, ConversationStatus.AGENT):
             turn.outcome = TurnOutcome.DURING_HANDOFF
             await self._during_handoff(turn)
@@ -379,19 +392,25 @@ class Engine:
     async def _during_handoff(self, turn: _Turn) -> None:
         # The agent sees the message; tell the customer once that it reached the queue.
         conversation = turn.conversation
-        assert conversation.id is not None and turn.customer_message is not None
-        # the event names the customer's message by its id
-        await write_messages(turn.session, [turn.customer_message])
+        assert conversation.id is not None
+        await self._pass_to_agents(turn)
         last_bot = await self._last_bot_message(turn.session, conversation.id)
         if conversation.status == ConversationStatus.WAITING and (
             last_bot is not None and last_bot.decision == Decision.HANDOFF
         ):
             await self._say(turn, "already_queued", decision="queued")
+
+    async def _pass_to_agents(self, turn: _Turn) -> None:
+        """The customer's message goes to the case's agents (its Slack thread)."""
+        assert turn.customer_message is not None
+        # the event names the customer's message by its id
+        await write_messages(turn.session, [turn.customer_message])
         turn.events.append(
             self._event(
-                CustomerMessageDuringHandoff, conversation, message_id=turn.customer_message.id
+                CustomerMessageDuringHandoff, turn.conversation,
+                message_id=turn.customer_message.id,
             )
-        )
+        )  # fmt: skip
 
     async def _answer_from_faq(self, turn: _Turn, text: str) -> None:
         early = turn.early_search
@@ -432,6 +451,51 @@ class Engine:
                 await self._say(turn, "unknown_button")
             else:
                 await self._give_answer(turn, entry, score=None)
+
+    async def _earlier_case(
+        self, session: AsyncSession, inbound: Inbound, identity: Identity, now: datetime
+    ) -> int | None:
+        """The case a conversation this inbound opens may follow up (bot.returning)."""
+        if self._returning is None or inbound.text is None or parse_code(inbound.text):
+            return None
+        return await self._returning.earlier_case(session, identity.customer_id, now)
+
+    async def _ask_if_returning(self, turn: _Turn) -> None:
+        """Ask a returning customer about their earlier case, at the end of the first
+        reply without buttons of its own (see bot.returning for why)."""
+        conversation = turn.conversation
+        if self._returning is None or conversation.returning_of is None:
+            return
+        if conversation.returning_asked_at is not None or conversation.follow_up is not None:
+            return
+        if not turn.replies or turn.replies[-1].buttons:
+            return
+        if conversation.status == ConversationStatus.RESOLVED:
+            return
+        if turn.outcome in (TurnOutcome.LINK, TurnOutcome.RETURNING):
+            return
+        prompt = await self._returning.prompt(turn.session, conversation, self._clock())
+        if prompt is not None:
+            await self._reply(turn, prompt.text, buttons=prompt.buttons)
+
+    @staticmethod
+    def _returning_postback(data: str | None) -> Postback | None:
+        postback = parse_postback(data) if data is not None else None
+        if postback is None or postback.kind not in (
+            PostbackKind.RETURNING_YES, PostbackKind.RETURNING_NO,
+        ):  # fmt: skip
+            return None
+        return postback
+
+    async def _returning_answer(self, turn: _Turn, postback: Postback) -> None:
+        key = None if self._returning is None else self._returning.answer(
+            turn.conversation, postback
+        )
+        if key is None:
+            await self._say(turn, "unknown_button")
+            return
+        turn.outcome = TurnOutcome.RETURNING
+        await self._say(turn, key)
 
     async def _not_helpful(self, turn: _Turn, postback: Postback) -> None:
         conversation = turn.conversation

@@ -97,6 +97,12 @@ class Conversation(SQLModel, table=True):
     not_helpful_count: int = 0
     opened_at: datetime
     closed_at: datetime | None = None
+    # A returning customer (bot.returning): the customer's earlier case this one may follow
+    # up, when the bot asked, and the answer (True: the same matter, False: a new one,
+    # None: not answered).
+    returning_of: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    returning_asked_at: datetime | None = None
+    follow_up: bool | None = None
 
 
 class Message(SQLModel, table=True):

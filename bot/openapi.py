@@ -309,7 +309,10 @@ def _admin_paths() -> dict[str, Any]:
         "/api/reports/summary": report(
             "reportSummary",
             "The KPIs of a period",
-            _json(_ref("KpiReport"), "The period's KPIs"),
+            _json(
+                {"allOf": [_ref("KpiReport"), _ref("CommentTerms")]},
+                "The period's KPIs and what the survey comments say",
+            ),
         ),
         "/api/reports/daily": report(
             "reportDaily",
@@ -561,9 +564,23 @@ def _schemas() -> dict[str, Schema]:
                             "requested_at": {"type": "string", "format": "date-time"},
                             "waiting_seconds": integer,
                             "last_customer_text": _nullable(string),
+                            "follows_up": _nullable(integer),
+                            "previous_cases": {"type": "array", "items": _ref("PastCase")},
                         }
                     ),
                 }
+            }
+        ),
+        "PastCase": _object(
+            {
+                "conversation_id": integer,
+                "channel": string,
+                "opened_at": {"type": "string", "format": "date-time"},
+                "closed_at": _nullable({"type": "string", "format": "date-time"}),
+                "topic": string,
+                "outcome": string,
+                "handed_off": {"type": "boolean"},
+                "survey": _nullable(_object({"kind": string, "score": integer})),
             }
         ),
         "KpiReport": _object(
@@ -606,6 +623,25 @@ def _schemas() -> dict[str, Schema]:
                     "type": "array",
                     "items": _object({"question": string, "count": integer}),
                 },
+            }
+        ),
+        "CommentTerms": _object(
+            {
+                "comments": _object(
+                    {
+                        segment: {"type": "array", "items": _ref("CommentTerm")}
+                        for segment in ("promoters", "passives", "detractors")
+                    }
+                )
+            }
+        ),
+        "CommentTerm": _object(
+            {
+                "term": string,
+                "count": {"type": "integer", "description": "comments of the period with it"},
+                "previous": {"type": "integer", "description": "the same, period before"},
+                "change": integer,
+                "examples": {"type": "array", "items": string},
             }
         ),
         "DailyReports": _object(

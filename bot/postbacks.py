@@ -1,7 +1,8 @@
 """The postback strings the bot puts on its buttons, parsed back at the engine's edge.
 
 The format is ours, short enough for LINE's 300-byte postback data: `faq:<entry id>`,
-`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`, `cat:<category>`, and
+`helpful:yes:<entry id>`, `helpful:no:<entry id>`, `human`, `none`, `cat:<category>`,
+`returning:yes:<conversation id>`, `returning:no:<conversation id>`, and
 `survey:<survey id>:<score>` for survey answers.
 """
 
@@ -20,6 +21,10 @@ class PostbackKind(StrEnum):
     HUMAN = "human"
     NONE_OF_THESE = "none"
     CATEGORY = "cat"
+    # a returning customer's answer about an earlier case (bot.returning); the "entry id"
+    # is that case's conversation id
+    RETURNING_YES = "returning:yes"
+    RETURNING_NO = "returning:no"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ def parse_postback(data: str) -> Postback | None:
         PostbackKind.NOT_HELPFUL,
         PostbackKind.SHOW_ENTRY,
         PostbackKind.CATEGORY,
+        PostbackKind.RETURNING_YES,
+        PostbackKind.RETURNING_NO,
     )
     for kind in kinds:
         prefix = f"{kind}:"

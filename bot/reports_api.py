@@ -22,6 +22,8 @@ from bot.admin_api import AdminGuard, json_http
 from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.storable import text_problem
+from surveys.comment_report import comment_terms_json
+from surveys.comment_terms import CommentAnalyzer
 from surveys.conversation_rows import conversation_rows
 from surveys.kpis import DEFAULT_FCR_WINDOW, Ces, KpiReport, summary
 
@@ -40,8 +42,10 @@ class ReportsApi:
         guard: AdminGuard,
         clock: Clock,
         timezone: ZoneInfo,
+        analyzer: CommentAnalyzer,
         fcr_window: timedelta = DEFAULT_FCR_WINDOW,
     ) -> None:
+        self._analyzer = analyzer
         self._sessions = sessions
         self._guard = guard
         self._clock = clock
@@ -56,8 +60,10 @@ class ReportsApi:
     async def summary(self, request: web.Request) -> web.Response:
         self._guard.check(request)
         first, last, channel = self._period(request)
-        report = await self._report(first, last, channel)
-        return web.json_response(report_json(report))
+        report = await self._report(first, last, channel, comments=True)
+        return web.json_response(
+            {**report_json(report), "comments": comment_terms_json(report.comments)}
+        )
 
     async def daily(self, request: web.Request) -> web.Response:
         """One summary per day, for charts."""
@@ -76,7 +82,7 @@ class ReportsApi:
         first, last, channel = self._period(request)
         start, end = self._bounds(first, last)
         async with self._sessions() as session:
-            rows = await conversation_rows(session, start, end, channel)
+            rows = await conversation_rows(session, start, end, channel, self._analyzer)
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["conversation_id"])
         writer.writeheader()
@@ -88,12 +94,15 @@ class ReportsApi:
             headers={"Content-Disposition": 'attachment; filename="conversations.csv"'},
         )
 
-    async def _report(self, first: date, last: date, channel: str | None) -> KpiReport:
+    async def _report(
+        self, first: date, last: date, channel: str | None, *, comments: bool = False
+    ) -> KpiReport:
         start, end = self._bounds(first, last)
         async with self._sessions() as session:
             return await summary(
                 session, start, end, self._clock(), channel=channel,
                 fcr_window=self._fcr_window, timezone=self._tz,
+                comments=self._analyzer if comments else None,
             )  # fmt: skip
 
     def _bounds(self, first: date, last: date) -> tuple[datetime, datetime]:

@@ -77,6 +77,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "survey_closed": "ありがとうございます。このアンケートは受付を終了しました。",
         "survey_score_invalid": "{low}〜{high}の数字をボタンでお選びください。",
         "survey_review": "よろしければレビューで感想をお聞かせください：{url}",
+        "returning_question": "{date}の「{topic}」についてのご質問の続きでしょうか？",
+        "returning_yes": "はい、前回の続きです",
+        "returning_no": "いいえ、別の件です",
+        "returning_linked": "承知しました。前回のお問い合わせとあわせて対応いたします。",
+        "returning_new": "承知しました。新しいお問い合わせとして承ります。",
     },
     "en": {
         "greeting": "Hi! Ask me anything. If I can't help, I'll put you through to our team.",
@@ -132,6 +137,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "survey_closed": "Thank you! This survey has already closed.",
         "survey_score_invalid": "Please choose a score from {low} to {high} with the buttons.",
         "survey_review": "If you have a moment, a review would mean a lot to us: {url}",
+        "returning_question": "Is this about your question on {date} (“{topic}”)?",
+        "returning_yes": "Yes, the same matter",
+        "returning_no": "No, something new",
+        "returning_linked": "Thanks, we'll take it up together with your earlier question.",
+        "returning_new": "Thanks, we'll treat this as a new question.",
     },
 }
 

@@ -17,5 +17,6 @@ class TurnOutcome(StrEnum):
     FOLLOW = "follow"  # a new or returning LINE follower, greeted
     LINK = "link"  # a link code, redeemed or not
     MENU = "menu"  # a category's entries listed
+    RETURNING = "returning"  # a returning customer said whether this follows up a case
     UNSUPPORTED = "unsupported"  # an image, sticker, ...: text only, please
     UNKNOWN_BUTTON = "unknown_button"  # a stale or foreign postback

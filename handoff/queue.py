@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, ConversationStatus, Handoff, Message, Role
+from handoff.history import PastCase, past_cases
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class QueuedCase:
     reason: str
     requested_at: datetime
     last_customer_text: str | None
+    # The customer's earlier cases, newest first, and the one this follows up, if the
+    # customer said so (bot.returning).
+    earlier_cases: tuple[PastCase, ...] = ()
+    follows_up: int | None = None
 
 
 async def waiting_cases(session: AsyncSession) -> list[QueuedCase]:
@@ -49,6 +54,10 @@ async def waiting_cases(session: AsyncSession) -> list[QueuedCase]:
                 reason=handoff.reason,
                 requested_at=handoff.requested_at,
                 last_customer_text=await _last_customer_text(session, conversation.id),
+                earlier_cases=tuple(
+                    await past_cases(session, conversation.customer_id, before=conversation.id)
+                ),
+                follows_up=conversation.returning_of if conversation.follow_up else None,
             )
         )
     return cases

@@ -1,8 +1,10 @@
 """One row per conversation for the CSV export: outcome, channel, times, FAQ entries,
-handoff, agent and survey score."""
+handoff, agent, survey score, segment and comment with its terms, and the earlier case a
+returning customer said it follows up."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, Handoff, Message, Role, Survey
 from faq.decision import Decision
+from surveys.comment_terms import CommentAnalyzer, Term, segment_of
 
 
 async def conversation_rows(
-    session: AsyncSession, start: datetime, end: datetime, channel: str | None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    channel: str | None,
+    analyzer: CommentAnalyzer,
 ) -> list[dict[str, Any]]:
     query = select(Conversation).where(
         col(Conversation.opened_at) >= start, col(Conversation.opened_at) < end
@@ -45,6 +52,9 @@ async def conversation_rows(
             await session.exec(select(Survey).where(col(Survey.conversation_id).in_(ids)))
         ).all()
     }
+    comments = [s.comment for s in surveys.values() if s.comment]
+    # Tokenizing is CPU work: off the event loop, in one go.
+    analysed = await asyncio.to_thread(lambda: {t: analyzer.terms(t) for t in comments})
     rows = []
     for c in conversations:
         assert c.id is not None
@@ -73,6 +83,25 @@ async def conversation_rows(
                     if c.id not in surveys or surveys[c.id].score is None
                     else surveys[c.id].score
                 ),
+                **_comment_columns(surveys.get(c.id), analysed),
+                "follows_up": c.returning_of if c.follow_up else "",
             }
         )
     return rows
+
+
+def _comment_columns(
+    survey: Survey | None, analysed: dict[str, tuple[Term, ...]]
+) -> dict[str, str]:
+    if survey is None or survey.score is None:
+        return {"survey_segment": "", "survey_comment": "", "comment_terms": ""}
+    try:
+        segment = segment_of(survey.kind, survey.score)
+    except ValueError:  # a kind this release does not know
+        segment = None
+    comment = survey.comment or ""
+    return {
+        "survey_segment": segment.value if segment else "",
+        "survey_comment": comment,
+        "comment_terms": "; ".join(t.label for t in analysed.get(comment, ())),
+    }

@@ -24,11 +24,14 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import OutboxStatus, SlackPost, SlackPostKind
 from channels.slack.mrkdwn import quote
+from surveys.comment_terms import CommentAnalyzer, Segment
 from surveys.kpis import DEFAULT_FCR_WINDOW, Durations, KpiReport, summary
 from surveys.report_table import duration_text, rate_text
 
 # The digest lists this many of the day's unanswered questions.
 TOP_UNANSWERED = 3
+# The digest lists this many comment terms of detractors and of promoters.
+DIGEST_TERMS = 5
 # A customer's question quoted in Slack is cut to this length.
 MAX_QUOTED_CHARS = 120
 
@@ -65,8 +68,10 @@ class DailyDigest:
         schedule: DigestSchedule,
         clock: Clock,
         logger: logging.Logger,
+        analyzer: CommentAnalyzer | None = None,
         fcr_window: timedelta = DEFAULT_FCR_WINDOW,
     ) -> None:
+        self._analyzer = analyzer
         self._sessions = sessions
         self._schedule = schedule
         self._clock = clock
@@ -124,19 +129,21 @@ class DailyDigest:
         fcr_day = day - timedelta(days=max(1, -(-self._fcr_window // timedelta(days=1))))
         return DayFigures(
             day=day,
-            report=await self._report(session, day),
+            report=await self._report(session, day, comments=self._analyzer),
             week_before=await self._report(session, day - week),
             fcr_day=fcr_day,
             fcr=await self._report(session, fcr_day),
             fcr_week_before=await self._report(session, fcr_day - week),
         )
 
-    async def _report(self, session: AsyncSession, day: date) -> KpiReport:
+    async def _report(
+        self, session: AsyncSession, day: date, comments: CommentAnalyzer | None = None
+    ) -> KpiReport:
         tz = self._schedule.timezone
         start = datetime.combine(day, time(0), tzinfo=tz)
         return await summary(
             session, start, start + timedelta(days=1), self._clock(),
-            fcr_window=self._fcr_window, timezone=tz, top=TOP_UNANSWERED,
+            fcr_window=self._fcr_window, timezone=tz, top=TOP_UNANSWERED, comments=comments,
         )  # fmt: skip
 
 
@@ -171,6 +178,13 @@ def digest_text(f: DayFigures) -> str:
     if now.unanswered:
         lines.append("Top unanswered questions:")
         lines += [f"• {n}× {_quote(q)}" for q, n in now.unanswered]
+    # Comment terms: count, and change from the day before (the comments' own trend).
+    for segment, heading in ((Segment.DETRACTORS, "Detractors mention"),
+                             (Segment.PROMOTERS, "Promoters mention")):  # fmt: skip
+        terms = now.comments.get(segment, [])[:DIGEST_TERMS]
+        if terms:
+            listed = ", ".join(f"{_quote(t.term)} ({t.count}, {t.change:+d})" for t in terms)
+            lines.append(f"{heading}: {listed}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,10 @@ Definitions (the README repeats them):
   while they were still open, on another channel, is not a follow-up) — divided by resolved
   conversations whose window has closed by `now`. Reported for bot-resolved (no
   handoff) and agent-resolved (handed off) conversations separately. (A message after
-  resolution always opens a new conversation, so a "reopen" is such a follow-up.)
+  resolution always opens a new conversation, so a "reopen" is such a follow-up.) A
+  returning customer's answer overrides the window (bot.returning): a conversation they
+  said follows up this one counts as its follow-up whenever it came; one they said is a
+  new matter does not count.
 * **First response time**: handoff request to the first agent reply to the customer.
   **Resolution time**: opened to resolved. Both as median and 90th percentile.
 * **NPS**: % promoters (9–10) − % detractors (0–6), one decimal. **CSAT**: % of scores
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
@@ -50,6 +54,8 @@ from bot.models import (
     table_of,
 )
 from faq.decision import Decision
+from surveys.comment_report import CommentTerms, comment_terms
+from surveys.comment_terms import CommentAnalyzer
 
 DEFAULT_FCR_WINDOW = timedelta(days=7)
 
@@ -153,6 +159,8 @@ class KpiReport:
     faq_hits: list[tuple[str, int]] = field(default_factory=list)
     faq_not_helpful: list[tuple[str, int]] = field(default_factory=list)
     unanswered: list[tuple[str, int]] = field(default_factory=list)
+    # Recurring terms of the survey comments per segment; empty unless asked for.
+    comments: CommentTerms = field(default_factory=dict)
 
     @property
     def self_resolution_rate(self) -> float | None:
@@ -221,8 +229,10 @@ async def summary(
     fcr_window: timedelta = DEFAULT_FCR_WINDOW,
     timezone: tzinfo | None = None,
     top: int = 10,
+    comments: CommentAnalyzer | None = None,
 ) -> KpiReport:
-    """The KPIs of conversations opened in `[start, end)` (on `channel`, if given)."""
+    """The KPIs of conversations opened in `[start, end)` (on `channel`, if given);
+    with `comments`, the survey comments analysed too (surveys.comment_report)."""
     in_period = [col(Conversation.opened_at) >= start, col(Conversation.opened_at) < end]
     if channel is not None:
         in_period.append(col(Conversation.channel) == channel)
@@ -246,6 +256,7 @@ async def summary(
     handoffs = await _handoffs(session, ids)
     answered = await _answered(session, ids)
     follow_ups = await _next_opened(session, ids)
+    confirmed = await _confirmed_follow_ups(session, ids)
 
     self_resolved = contained = 0
     fcr_bot, fcr_agent = [0, 0], [0, 0]
@@ -257,7 +268,9 @@ async def summary(
             continue
         resolution_seconds.append((c.closed_at - c.opened_at).total_seconds())
         nxt = follow_ups.get(c.id)
-        no_follow_up = nxt is None or nxt >= c.closed_at + fcr_window
+        no_follow_up = (nxt is None or nxt >= c.closed_at + fcr_window) and (
+            c.id not in confirmed
+        )
         if not handed and c.id in answered and no_follow_up:
             self_resolved += 1
         if c.closed_at + fcr_window <= now:
@@ -285,7 +298,11 @@ async def summary(
         faq_hits=await _faq_hits(session, ids, top),
         faq_not_helpful=await _not_helpful(session, ids, top),
         unanswered=await _unanswered(session, ids, top),
-    )
+        comments=(
+            {} if comments is None
+            else await comment_terms(session, start, end, comments, channel=channel)
+        ),
+    )  # fmt: skip
 
 
 async def _surveys(
@@ -357,6 +374,12 @@ async def _next_opened(session: AsyncSession, ids: Any) -> dict[int, datetime]:
             col(later.customer_id) == col(Conversation.customer_id),
             col(later.id) != col(Conversation.id),
             opened >= col(Conversation.closed_at),
+            # The customer said it was a new matter when asked about this one.
+            or_(
+                col(later.returning_of).is_(None),
+                col(later.returning_of) != col(Conversation.id),
+                col(later.follow_up).is_not(False),
+            ),
         )
         .correlate(Conversation)
         .scalar_subquery()
@@ -367,6 +390,15 @@ async def _next_opened(session: AsyncSession, ids: Any) -> dict[int, datetime]:
     )
     rows = (await session.exec(query)).all()
     return {cid: nxt for cid, nxt in rows if cid is not None and nxt is not None}
+
+
+async def _confirmed_follow_ups(session: AsyncSession, ids: Any) -> set[int]:
+    """The period's conversations a later one was confirmed to follow up (the customer
+    said "yes" when asked, bot.returning), whenever it came."""
+    query = select(Conversation.returning_of).where(
+        col(Conversation.returning_of).in_(ids), col(Conversation.follow_up).is_(True)
+    )
+    return {cid for cid in (await session.exec(query)).all() if cid is not None}
 
 
 def _volume(conversations: list[_Row], timezone: tzinfo | None) -> dict[str, dict[str, int]]:

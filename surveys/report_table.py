@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from surveys.comment_terms import Segment
 from surveys.kpis import Ces, Durations, KpiReport
 
 
@@ -66,4 +67,11 @@ def format_report(report: KpiReport, period: str, channel: str | None) -> str:
     if report.unanswered:
         lines.append("top unanswered:")
         lines += [f"  {n:4d}x {q}" for q, n in report.unanswered]
+    if any(report.comments.values()):
+        lines.append("")
+        lines.append("survey comments (comments with the term; change from the period before):")
+        for segment in Segment:
+            terms = report.comments.get(segment, [])
+            listed = ", ".join(f"{t.term} ({t.count}, {t.change:+d})" for t in terms)
+            lines.append(f"  {segment.value}: {listed or '—'}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.models import Conversation, Customer, Handoff, Identity, Message, Role
 from bot.postbacks import PostbackKind, parse_postback
 from faq.decision import Decision
+from handoff.history import PastCase, past_cases
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class Case:
     agent_name: str | None
     closed_at: datetime | None
     closed_by: str | None
+    # The customer's earlier cases, newest first (handoff.history), and the one this
+    # conversation follows up, if the customer said so (bot.returning).
+    earlier_cases: tuple[PastCase, ...] = ()
+    follows_up: int | None = None
 
 
 async def load_case(session: AsyncSession, handoff_id: int) -> Case | None:
@@ -76,6 +81,10 @@ async def load_case(session: AsyncSession, handoff_id: int) -> Case | None:
         agent_name=handoff.agent_name,
         closed_at=handoff.closed_at,
         closed_by=handoff.closed_by,
+        earlier_cases=tuple(
+            await past_cases(session, conversation.customer_id, before=conversation.id)
+        ),
+        follows_up=conversation.returning_of if conversation.follow_up else None,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.models import ConversationStatus, HandoffReason, Message, Role
 from channels.slack.cases import Case
 from channels.slack.mrkdwn import quote
+from handoff.history import PastCase
 
 Block = dict[str, Any]
 
@@ -51,6 +52,26 @@ def _role(message: Message, case: Case) -> str:
     if message.role == Role.CUSTOMER:
         return quote(customer_label(case), 80)
     return {"bot": "Bot", "agent": "Agent"}.get(message.role, "System")
+
+
+OUTCOMES = {"self": "solved by the bot", "agent": "solved by an agent",
+            "customer": "solved, said the customer"}  # fmt: skip
+SCALES = {"nps": 10, "csat": 5, "ces": 7}
+
+
+def earlier_case_line(past: PastCase, follows_up: int | None) -> str:
+    """One earlier case: date, channel, topic, outcome, survey score."""
+    parts = [
+        _when(past.opened_at),
+        CHANNELS.get(past.channel, past.channel),
+        quote(past.topic, 60) or "(no text)",
+        OUTCOMES.get(past.outcome, past.outcome) + (", handed off" if past.handed_off else ""),
+    ]
+    if past.survey_kind is not None and past.survey_score is not None:
+        scale = SCALES.get(past.survey_kind, "?")
+        parts.append(f"{past.survey_kind.upper()} {past.survey_score}/{scale}")
+    mark = " *(this case follows up on it)*" if past.conversation_id == follows_up else ""
+    return f"• #{past.conversation_id} " + " · ".join(parts) + mark
 
 
 def transcript_lines(messages: Sequence[Message], case: Case, limit: int) -> list[str]:
@@ -95,6 +116,7 @@ def root_message(case: Case, recent: Sequence[Message], total_messages: int) -> 
             "text": {"type": "mrkdwn", "text": f":bell: *Case #{case.conversation_id}*: {reason}"},
         },
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        *_earlier_cases_blocks(case),
         {
             "type": "section",
             "text": {
@@ -117,6 +139,14 @@ def root_message(case: Case, recent: Sequence[Message], total_messages: int) -> 
     ]
     text = f"Case #{case.conversation_id}: {customer_label(case)} ({reason})"
     return {"text": text, "blocks": blocks}
+
+
+def _earlier_cases_blocks(case: Case) -> list[Block]:
+    if not case.earlier_cases:
+        return []
+    lines = "\n".join(earlier_case_line(p, case.follows_up) for p in case.earlier_cases)
+    text = "*Earlier cases*\n" + lines
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
 
 
 def status_blocks(case: Case) -> list[Block]:

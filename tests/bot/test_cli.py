@@ -151,3 +151,29 @@ async def test_report_prints_the_kpis(database: Database, tmp_path: Path) -> Non
     assert table["first response"] == "median 12.5 min, p90 18.5 min (n=2)"
     assert "駐車場はありますか" in out.decode()
     assert "NPS" in out.decode() and "-100.0 (n=1)" in out.decode()
+
+
+async def test_report_lists_what_survey_comments_say(database: Database) -> None:
+    from bot.db import make_engine, make_session_factory, upgrade
+    from tests.surveys.comment_history import build_comment_history
+
+    engine = make_engine(database.url, database.schema)
+    await upgrade(engine)
+    await build_comment_history(make_session_factory(engine))
+    await engine.dispose()
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    proc = await asyncio.create_subprocess_exec(
+        str(helpdesk), "report", "--from", "2026-11-15", "--to", "2026-11-21",
+        env={**os.environ, **database.env, "HELPDESK_TIMEZONE": "UTC"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    (detractors,) = [line.strip() for line in lines if line.strip().startswith("detractors:")]
+    assert "配送料金 (2, +1)" in detractors and "late (2, +2)" in detractors
+    (passives,) = [line.strip() for line in lines if line.strip().startswith("passives:")]
+    assert passives == "passives: —"
+    (ces,) = [line for line in lines if line.startswith("CES ")]
+    # 7 and 2: mean 4.5, one of two easy.
+    assert ces.split(None, 1)[1] == "4.50 of 7, 50.0% easy (n=2)"
