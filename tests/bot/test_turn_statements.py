@@ -9,10 +9,18 @@ messages one by one (one trip each to aiosqlite's thread), hence its larger budg
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, timedelta
+
 from sqlmodel import select
 
+from bot.engine import Engine
+from bot.messages import Inbound
 from bot.models import Message, Outbox
+from bot.returning import ReturningCustomers
 from bot.statement_count import StatementCount
+from bot.texts import Texts
+from faq.decision import Thresholds
 from tests.bot.conftest import Harness
 
 # turn: (PostgreSQL budget, SQLite budget); the issue's targets are at most 6 for an FAQ
@@ -22,7 +30,8 @@ BUDGETS = {
     # replies, their outbox rows, the FaqAnswered event row; then its delivery
     "faq answer": (5, 7),
     # a new customer: customer and identity in a savepoint, the conversation, and a second
-    # event (ConversationOpened)
+    # event (ConversationOpened); with returning customers remembered (the server's
+    # default), one more query for the customer's last case (tested below)
     "first faq answer": (11, 14),
     # last question, unanswered check, conversation status, handoff, unanswered row
     "handoff": (11, 11),
@@ -92,3 +101,29 @@ async def test_sending_an_answer_is_one_claiming_transaction_and_one_update(
     first = "WITH" if harness.db.dialect.name == "postgresql" else "UPDATE"
     assert [s.split()[0] for s in count.statements] == [first, "SELECT", "UPDATE", "UPDATE"]
     assert count.transactions == 2
+
+
+async def test_remembering_returning_customers_costs_one_query_per_new_conversation(
+    harness: Harness,
+) -> None:
+    """The returning-customer lookup runs once, when a conversation is opened; a turn in
+    an open conversation costs nothing more (bot.returning)."""
+    texts = Texts.load(None)
+    engine = Engine(
+        sessions=harness.sessions, faq=harness.faq, texts=texts, events=harness.event_outbox,
+        clock=harness.clock, thresholds=Thresholds(), default_locale="ja",
+        on_outbox=harness.outbox.notify, logger=logging.getLogger("test"),
+        returning=ReturningCustomers(timedelta(days=7), texts, UTC),
+    )  # fmt: skip
+    spent: dict[tuple[str, bool], int] = {}
+    with StatementCount(harness.db) as count:
+        for remember in (False, True):
+            handle = engine.handle if remember else harness.engine.handle
+            who = f"customer-{remember}"
+            for turn, text in (("opens", "パスワードを忘れた"), ("open", "料金プランを教えて")):
+                count.reset()
+                await handle(Inbound(channel="memory", customer_ref=who,
+                                     received_at=harness.clock(), text=text))  # fmt: skip
+                spent[(turn, remember)] = len(count)
+    assert spent[("opens", True)] == spent[("opens", False)] + 1
+    assert spent[("open", True)] == spent[("open", False)]

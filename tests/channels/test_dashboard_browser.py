@@ -16,6 +16,7 @@ from bot.app import SERVICES, create_app
 from bot.config import Settings
 from tests.fakes.chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.fakes.clock import ManualClock
+from tests.surveys.comment_history import build_comment_history
 from tests.surveys.test_kpis import NOW, build_history
 
 pytestmark = needs_chromium
@@ -38,6 +39,7 @@ async def dash_server(aiohttp_server: AiohttpServer, tmp_path: Path, faq_dir: Pa
     )  # fmt: skip
     server = await aiohttp_server(create_app(settings, clock=ManualClock(NOW)))
     await build_history(server.app[SERVICES].sessions)
+    await build_comment_history(server.app[SERVICES].sessions)
     return server
 
 
@@ -110,6 +112,9 @@ async def test_dashboard_shows_the_period(
     await expect(tile(page, "csat")).to_have_text("100.0%")  # one CSAT answer, a 5
     await expect(tile(page, "nps")).to_have_text("-100.0")  # one NPS answer, a detractor
     await expect(page.locator('[data-kpi="nps"] .note')).to_have_text("1 response")
+    await expect(tile(page, "ces")).to_have_text("—")
+    # No comment recurs in this period: each segment says so.
+    await expect(page.locator("#comments .empty")).to_have_count(3)
 
     for chart in ("chart-volume", "chart-rates", "chart-first-response"):
         svg = page.locator(f"#{chart} svg")
@@ -178,3 +183,43 @@ async def test_screenshot(
     width, height = png_size(path)
     assert width == viewport["width"]
     assert height >= viewport["height"]
+
+
+async def test_the_comment_chart_sets_praise_beside_complaints(
+    dash_chromium: Browser, dash_server: TestServer, dash_external: list[str]
+) -> None:
+    page = await open_page(dash_chromium, dash_server, dash_external, LAPTOP)
+    await sign_in(page)
+    await show_period(page, "2026-11-15", "2026-11-21")
+    # CES answers of 7 and 2 in the comment history.
+    await expect(tile(page, "ces")).to_have_text("4.50")
+    await expect(page.locator('[data-kpi="ces"] .note')).to_have_text("50.0% easy · 2 responses")
+
+    detractors = page.locator("#comments-detractors")
+    await expect(detractors.locator("svg")).to_have_attribute("role", "img")
+    terms = detractors.locator("g.term")
+    await expect(terms).to_have_count(4)
+    assert await terms.evaluate_all("gs => gs.map(g => g.dataset.term)") == [
+        "delivery", "late", "配送料金", "高い",
+    ]
+    fee = detractors.locator('g.term[data-term="配送料金"]')
+    # Two comments now, one the week before.
+    await expect(fee.locator("text.count")).to_have_text("2 ▲ +1")
+    await expect(fee.locator("rect title")).to_contain_text("配送料金が高すぎると思います")
+    # Bars scale with the count: every detractor term has two comments, so all are as long.
+    widths = await terms.locator("rect").evaluate_all(
+        "rs => rs.map(r => r.getBoundingClientRect().width)"
+    )
+    assert len(set(round(w) for w in widths)) == 1 and widths[0] > 50
+    await expect(detractors.locator(".examples li").first).to_contain_text("“Late delivery")
+
+    promoters = page.locator("#comments-promoters g.term")
+    assert "対応" in await promoters.evaluate_all("gs => gs.map(g => g.dataset.term)")
+    assert "配送料金" not in await promoters.evaluate_all("gs => gs.map(g => g.dataset.term)")
+    await expect(page.locator("#comments-passives .empty")).to_be_visible()
+
+    # One channel: the LINE comments only.
+    await page.locator("#channel").select_option("line")
+    await expect(page.locator("#status")).to_contain_text("LINE")
+    await expect(detractors.locator("g.term")).to_have_count(2)
+    assert dash_external == []

@@ -167,6 +167,7 @@
       showDashboard();
       renderTiles(summary);
       renderCharts(days);
+      renderComments(summary.comments || {});
       renderTables(summary);
       var ch = $("channel").value;
       $("status").textContent = "Showing " + $("from").value + " to " + $("to").value +
@@ -209,6 +210,9 @@
         "p90 " + duration(get(s, "resolution_seconds.p90"))],
       ["csat", "CSAT", csat.value, csat.note],
       ["nps", "NPS", nps.value, nps.note],
+      ["ces", "CES (1–7)", isNum(get(s, "ces.mean")) ? get(s, "ces.mean").toFixed(2) : "—",
+        isNum(get(s, "ces.mean")) ? pct(get(s, "ces.easy_rate")) + " easy · " + get(s, "ces.responses") +
+          (get(s, "ces.responses") === 1 ? " response" : " responses") : "no survey responses"],
     ];
     var box = $("tiles");
     box.replaceChildren();
@@ -429,6 +433,81 @@
         } },
     ], maxMin, 4, function (v) { return isNum(v) ? duration(v * 60) : "—"; },
     function (v) { return (Math.round(v * 10) / 10) + " min"; }));
+  }
+
+  // ---- survey comments -----------------------------------------------------------
+
+  var SEGMENTS = [
+    ["promoters", "Promoters praise", "#06a94d"],
+    ["passives", "Passives mention", "#64748b"],
+    ["detractors", "Detractors complain about", "#b42318"],
+  ];
+
+  function change(n) {
+    if (!isNum(n) || n === 0) return "±0";
+    return (n > 0 ? "▲ +" : "▼ ") + n;
+  }
+
+  // One horizontal bar per recurring term: how many comments of the segment name it,
+  // with its change from the period before; the example comments are in each bar's
+  // tooltip and listed under the chart.
+  function termChart(segment, title, color, terms) {
+    var id = "comments-" + segment;
+    var fig = el("figure", { class: "chart card", id: id, "data-segment": segment });
+    fig.style.margin = "0";
+    fig.appendChild(el("h3", { id: id + "-title" }, title));
+    if (!terms.length) {
+      fig.appendChild(el("p", { class: "empty" }, "No recurring words in these comments yet."));
+      return fig;
+    }
+    var row = 26, top = 6, labelW = 150, countW = 70;
+    var h = top * 2 + row * terms.length;
+    var s = svg("svg", {
+      viewBox: "0 0 " + W + " " + h, role: "img", "aria-labelledby": id + "-svg-title " + id + "-svg-desc",
+      preserveAspectRatio: "xMidYMid meet",
+    });
+    s.appendChild(svg("title", { id: id + "-svg-title" }, title));
+    s.appendChild(svg("desc", { id: id + "-svg-desc" }, "Horizontal bars, one per word or phrase: " +
+      "the comments that name it in this period, and the change from the period before."));
+    var max = Math.max.apply(null, terms.map(function (t) { return t.count; }).concat([1]));
+    var barW = W - labelW - countW;
+    terms.forEach(function (t, i) {
+      var y = top + row * i;
+      var g = svg("g", { class: "term", "data-term": t.term });
+      var w = Math.max(2, (t.count / max) * barW);
+      var rect = svg("rect", { x: labelW, y: y + 4, width: w, height: row - 8, rx: 3, fill: color });
+      rect.appendChild(svg("title", null, t.term + ": " + t.count + " comments (" + change(t.change) +
+        ")" + (t.examples && t.examples.length ? "\n“" + t.examples.join("”\n“") + "”" : "")));
+      g.appendChild(rect);
+      g.appendChild(svg("text", { x: labelW - 6, y: y + row / 2 + 4, "text-anchor": "end", class: "label" },
+        t.term.length > 18 ? t.term.slice(0, 17) + "…" : t.term));
+      g.appendChild(svg("text", { x: labelW + w + 6, y: y + row / 2 + 4, class: "count" },
+        t.count + " " + change(t.change)));
+      s.appendChild(g);
+    });
+    fig.appendChild(s);
+    var examples = el("ul", { class: "examples" });
+    terms.slice(0, 3).forEach(function (t) {
+      if (!t.examples || !t.examples.length) return;
+      var li = el("li");
+      li.appendChild(el("strong", null, t.term + ": "));
+      li.appendChild(document.createTextNode("“" + t.examples[0] + "”"));
+      examples.appendChild(li);
+    });
+    fig.appendChild(examples);
+    fig.appendChild(dataTable(title, ["Word or phrase", "Comments", "Change", "Example"],
+      terms.map(function (t) {
+        return [t.term, String(t.count), change(t.change), (t.examples || [])[0] || ""];
+      })));
+    return fig;
+  }
+
+  function renderComments(comments) {
+    var box = $("comments");
+    box.replaceChildren();
+    SEGMENTS.forEach(function (seg) {
+      box.appendChild(termChart(seg[0], seg[1], seg[2], comments[seg[0]] || []));
+    });
   }
 
   // ---- tables --------------------------------------------------------------------
