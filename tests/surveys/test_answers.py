@@ -91,3 +91,44 @@ async def test_answers_stay_in_the_surveyed_conversation(desk: Desk) -> None:
     async with desk.services.sessions() as s:
         count = (await s.exec(select(func.count()).select_from(Conversation))).one()
     assert count == 1
+
+
+async def test_emoji_only_and_very_long_comments_are_kept_and_analysed(desk: Desk) -> None:
+    from datetime import timedelta
+
+    from surveys.comment_terms import CommentAnalyzer
+    from surveys.kpis import summary
+    from surveys.responder import MAX_COMMENT_CHARS
+
+    survey_id = await sent_survey(desk)
+    await line_taps(desk, f"survey:{survey_id}:2")
+    await line_says(desk, "👎👎👎")
+    assert desk.line_api.calls[-1].texts == [JA["survey_comment_thanks"]]
+    assert (await surveys(desk))[0].comment == "👎👎👎"
+
+    # A second customer writes LINE's longest text (5,000 characters) as the comment.
+    other = "U" + "d" * 32
+    await line_resolves(desk, user=other)
+    desk.clock.advance(minutes=10)
+    assert await tick(desk) == 1
+    second = (await surveys(desk))[1]
+    await line_taps(desk, f"survey:{second.id}:1", user=other)
+    long_comment = "配送料金が高い。" * 625
+    assert len(long_comment) == 5000
+    await line_says(desk, long_comment, user=other)
+    assert desk.line_api.calls[-1].texts == [JA["survey_comment_thanks"]]
+    stored = (await surveys(desk))[1].comment
+    assert stored is not None and stored == long_comment[:MAX_COMMENT_CHARS]
+
+    now = desk.clock()
+    async with desk.services.sessions() as s:
+        report = await summary(
+            s, now - timedelta(days=1), now + timedelta(days=1), now, comments=CommentAnalyzer()
+        )
+    # Analysed without error: both are detractors, the emoji name nothing and the long
+    # one 配送料金 and 高い once, so nothing recurs in two comments.
+    assert set(report.comments) == {"promoters", "passives", "detractors"}
+    assert all(terms == [] for terms in report.comments.values())
+    analyzer = CommentAnalyzer()
+    assert analyzer.terms("👎👎👎") == ()
+    assert [t.label for t in analyzer.terms(stored)] == ["配送料金", "高い"]
