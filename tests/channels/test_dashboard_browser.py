@@ -194,6 +194,13 @@ async def test_the_comment_chart_sets_praise_beside_complaints(
     # CES answers of 7 and 2 in the comment history.
     await expect(tile(page, "ces")).to_have_text("4.50")
     await expect(page.locator('[data-kpi="ces"] .note')).to_have_text("50.0% easy · 2 responses")
+    # By channel (both CES answers came on the web) and by resolution (both bot-resolved).
+    ces_rows = page.locator("#table-ces tbody tr")
+    await expect(ces_rows).to_have_count(2)
+    await expect(ces_rows.nth(0)).to_contain_text("Web")
+    await expect(ces_rows.nth(0).locator("td").nth(1)).to_have_text("4.50")
+    await expect(ces_rows.nth(1)).to_contain_text("Resolved by the bot")
+    await expect(ces_rows.nth(1).locator("td").nth(3)).to_have_text("2")
 
     detractors = page.locator("#comments-detractors")
     await expect(detractors.locator("svg")).to_have_attribute("role", "img")

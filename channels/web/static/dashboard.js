@@ -547,6 +547,21 @@
     box.appendChild(table("table-unanswered", "Top unanswered questions", ["Question", "Times"],
       (s.unanswered || []).map(function (r) { return [r.question, String(r.count)]; }),
       "No unanswered questions."));
+    var ces = [];
+    Object.keys(get(s, "ces.by_channel") || {}).forEach(function (c) {
+      ces.push([channelName(c), get(s, "ces.by_channel")[c]]);
+    });
+    [["bot", "Resolved by the bot"], ["agent", "Handed to an agent"]].forEach(function (r) {
+      var v = get(s, "ces.by_resolution." + r[0]);
+      if (v && v.responses) ces.push([r[1], v]);
+    });
+    box.appendChild(table("table-ces", "CES (1–7) by channel and resolution",
+      ["Group", "Mean", "Easy (5–7)", "Answers"],
+      ces.map(function (r) {
+        return [r[0], isNum(r[1].mean) ? r[1].mean.toFixed(2) : "—", pct(r[1].easy_rate),
+          String(r[1].responses)];
+      }),
+      "No CES answers in this period."));
   }
 
   // ---- CSV -----------------------------------------------------------------------
