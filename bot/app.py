@@ -182,6 +182,7 @@ def create_app(
     survey_log = log.getChild("surveys")
     alerts = SlackSurveyAlerts() if settings.slack is not None else None
     responder = SurveyResponder(texts, policy, alerts, survey_log)
+    returning = returning_customers(settings, texts)
     engine = Engine(
         sessions=sessions,
         faq=faq,
@@ -194,12 +195,14 @@ def create_app(
         logger=log.getChild("engine"),
         surveys=responder,
         metrics=metrics,
-        returning=returning_customers(settings, texts),
+        returning=returning,
     )
     handoffs = HandoffService(
         sessions, texts, events, clock, outbox.notify, log.getChild("handoff")
     )
-    notices = HandoffNotices(texts, settings.business_hours, clock, outbox.notify)
+    notices = HandoffNotices(
+        texts, settings.business_hours, clock, outbox.notify, returning
+    )
     events.subscribe(notices.subscription())
     scheduler = AsyncIOScheduler(timezone="UTC")
     surveys = SurveyDispatcher(

@@ -474,6 +474,10 @@ class Engine:
             return
         if turn.outcome in (TurnOutcome.LINK, TurnOutcome.RETURNING):
             return
+        if turn.outcome is TurnOutcome.HANDOFF:
+            # The handoff notice that follows asks instead (handoff.notices): asked here,
+            # the question's quick reply would be hidden on LINE by the notice after it.
+            return
         prompt = await self._returning.prompt(turn.session, conversation, self._clock())
         if prompt is not None:
             await self._reply(turn, prompt.text, buttons=prompt.buttons)

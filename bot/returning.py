@@ -8,10 +8,11 @@ The rules:
   remembers that case (`conversation.returning_of`): one query, made only when a
   conversation is opened.
 * The bot asks about it once, at the end of its first reply that has no buttons of its
-  own (a handoff, a greeting, ...). A reply with buttons (an FAQ answer's "did this
-  help?", suggestions) keeps them as they are: LINE shows only the last message's quick
-  reply, so a second set of buttons would hide the first. A conversation that is
-  resolved before such a reply is not asked.
+  own (a greeting, small talk; for a handoff, after the queue notice that follows it).
+  A reply with buttons (an FAQ answer's "did this help?", suggestions) keeps them as
+  they are: LINE shows only the last message's quick reply, so a second set of buttons
+  would hide the first. A conversation that is resolved before such a reply is not
+  asked.
 * "Yes" marks the conversation a follow-up of that case (`follow_up = true`), and the
   FCR report counts it as one whatever its window; "No" marks it a new matter, and the
   FCR report does not count it against the earlier case. A tap on a stale button (the

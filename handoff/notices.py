@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.event_outbox import Subscription
 from bot.events import HandoffRequested
 from bot.models import Conversation, Role
+from bot.returning import ReturningCustomers
 from bot.store import add_message
 from bot.texts import Texts
 from faq.decision import Decision
@@ -27,7 +28,9 @@ class HandoffNotices:
         hours: BusinessHours,
         clock: Clock,
         on_outbox: Callable[[], None],
+        returning: ReturningCustomers | None = None,
     ) -> None:
+        self._returning = returning
         self._texts = texts
         self._hours = hours
         self._clock = clock
@@ -54,3 +57,14 @@ class HandoffNotices:
         # Marked like the handoff message itself: the engine says "already queued"
         # once after the last handoff message, and this notice is part of it.
         await add_message(session, conversation, Role.BOT, text, now, decision=Decision.HANDOFF)
+        # A returning customer is asked about their earlier case here, after the notice and
+        # not in the handoff's own reply: LINE shows only the last message's quick reply.
+        prompt = (
+            None if self._returning is None
+            else await self._returning.prompt(session, conversation, now)
+        )  # fmt: skip
+        if prompt is not None:
+            await add_message(
+                session, conversation, Role.BOT, prompt.text, now,
+                buttons=prompt.buttons, decision=Decision.HANDOFF,
+            )  # fmt: skip

@@ -107,9 +107,16 @@ async def test_an_answer_with_buttons_waits_and_the_handoff_asks_then_agents_see
     assert second.returning_asked_at is None
     calls_before = len(desk.line_api.calls)
     await line_says(desk, "スタッフと話したい")
-    said = [t for c in desk.line_api.calls[calls_before:] for t in c.texts]
-    # The handoff's reply ends with the question; the queue notice follows on its own.
-    assert said[:2] == [JA["handoff_requested"], question()]
+    calls = desk.line_api.calls[calls_before:]
+    said = [t for c in calls for t in c.texts]
+    # Asked after the queue notice, so that its quick reply is the last one LINE shows.
+    assert said == [
+        JA["handoff_requested"], JA["queue_position"].format(position=1), question(),
+    ]
+    assert quick_replies(calls[-1].messages[-1]) == [
+        (JA["returning_yes"], f"returning:yes:{first.id}"),
+        (JA["returning_no"], f"returning:no:{first.id}"),
+    ]
 
     root = desk.root_of(second.id or 0)
     text = json.dumps(root.blocks, ensure_ascii=False)
