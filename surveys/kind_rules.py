@@ -10,6 +10,7 @@ conversation the bot resolved alone; otherwise CSAT". A rule is a kind followed 
 of these conditions:
 
 * `bot`: the conversation was never handed to people;
+* `self`: the customer confirmed that an FAQ answer solved it (self-resolved);
 * `agent`: it was handed to people;
 * `every <n>d` (or `<n>h`): this customer got no survey of this kind within that time,
   on any linked channel (the fatigue rule of NPS, but any kind may have one).
@@ -32,6 +33,7 @@ from bot.models import SurveyKind
 
 class Handled(StrEnum):
     BOT = "bot"  # never handed to people
+    SELF = "self"  # the customer confirmed an FAQ answer helped
     AGENT = "agent"  # handed to people
 
 
@@ -88,12 +90,12 @@ def parse_kind_rules(text: str) -> tuple[KindRule, ...]:
                 continue
             word, _, rest = rest.partition(" ")
             rest = rest.strip()
-            if word in (Handled.BOT, Handled.AGENT) and handled is None:
+            if word in tuple(Handled) and handled is None:
                 handled = Handled(word)
                 continue
             raise ValueError(
                 f"{raw.strip()!r}: cannot read {word!r} "
-                "(conditions: bot, agent, every <n>d, every <n>h)"
+                "(conditions: bot, self, agent, every <n>d, every <n>h)"
             )
         rules.append(KindRule(kind, handled, every))
     if not rules:
@@ -105,6 +107,7 @@ def choose_kind(
     rules: tuple[KindRule, ...],
     *,
     handed_off: bool,
+    self_resolved: bool,
     due_at: datetime,
     last_due: Mapping[str, datetime],
 ) -> SurveyKind | None:
@@ -114,6 +117,8 @@ def choose_kind(
         if rule.handled is Handled.BOT and handed_off:
             continue
         if rule.handled is Handled.AGENT and not handed_off:
+            continue
+        if rule.handled is Handled.SELF and not self_resolved:
             continue
         last = last_due.get(rule.kind)
         if rule.every is not None and last is not None and due_at - last < rule.every:

@@ -18,6 +18,7 @@ from bot.models import (
     Handoff,
     Identity,
     Message,
+    Resolution,
     Role,
     Survey,
     SurveyStatus,
@@ -119,6 +120,7 @@ async def gather_facts(
         identity_blocked=identity is not None and identity.blocked_at is not None,
         last_survey_due=max(last_due.values(), default=None),
         last_due_by_kind=last_due,
+        self_resolved=conversation.resolution == Resolution.SELF,
     )
 
 

@@ -37,6 +37,8 @@ class SurveyFacts:
     last_survey_due: datetime | None  # any earlier survey of the customer, any channel
     # kind -> the latest due time of the customer's earlier surveys of that kind
     last_due_by_kind: Mapping[str, datetime]
+    # the customer confirmed an FAQ answer helped (resolution "self")
+    self_resolved: bool = False
 
 
 def identity_is_blocked(facts: SurveyFacts) -> bool:
@@ -71,6 +73,7 @@ def plan(facts: SurveyFacts, policy: SurveyPolicy) -> Plan:
     chosen = choose_kind(
         policy.kinds,
         handed_off=facts.handed_off,
+        self_resolved=facts.self_resolved,
         due_at=facts.due_at,
         last_due=facts.last_due_by_kind,
     )

@@ -38,7 +38,7 @@ async def ces_desk(
 ) -> AsyncIterator[Desk]:
     desk = await make_desk(
         aiohttp_client, aiohttp_server, database, faq_dir, ManualClock(),
-        HELPDESK_SURVEY_KINDS="nps every 90d agent, ces bot, csat",
+        HELPDESK_SURVEY_KINDS="nps every 90d agent, ces self, csat",
         HELPDESK_ADMIN_TOKEN=ADMIN,
     )  # fmt: skip
     hold_the_ticker(desk)
@@ -52,7 +52,7 @@ async def test_a_bot_resolved_line_conversation_gets_ces_with_seven_buttons(
     desk = ces_desk
     await line_resolves(desk)
     (planned,) = await surveys(desk)
-    # The first rule is for handed-off cases only: the bot's own answer gets CES.
+    # The first rule is for handed-off cases only; a confirmed FAQ answer gets CES.
     assert (planned.kind, planned.status) == (SurveyKind.CES, SurveyStatus.PLANNED)
     pushes_before = len(desk.line_api.pushes())
     desk.clock.advance(minutes=10)

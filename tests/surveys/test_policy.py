@@ -58,6 +58,10 @@ def test_kind_rules_choose_by_handling_and_interval() -> None:
     # No rule for a handed-off case: skipped, and the row says why.
     only_bot = SurveyPolicy(kinds=parse_kind_rules("ces bot"), skip_unanswered_handoff=False)
     assert plan(handed, only_bot).skip is SkipReason.NO_KIND
+    # "self": only when the customer confirmed an FAQ answer solved it.
+    confirmed = SurveyPolicy(kinds=parse_kind_rules("ces self, csat"))
+    assert plan(facts(self_resolved=True), confirmed).kind == SurveyKind.CES
+    assert plan(facts(self_resolved=False), confirmed).kind == SurveyKind.CSAT
     # Any kind may have an interval, counted per kind.
     ces_weekly = SurveyPolicy(kinds=parse_kind_rules("ces every 7d, csat"))
     last_week = {SurveyKind.CES: DUE - timedelta(days=6, hours=23)}
