@@ -26,7 +26,9 @@ the readable form shown to people. :meth:`CommentAnalyzer.terms` finds them in t
   さん, 様), single kana, symbols and emoji give no term.
 * English: lower-case words without stop words, keyed by :func:`faq.english.stem` so that
   "delivery" and "deliveries" meet, and two-word phrases of adjacent content words
-  ("customer service"; key: the two stems). Punctuation ends a phrase: "Fast. Delivery
+  ("customer service"; key: the two stems). A word after a negator in its clause is a
+  term of its own ("not helpful", "didn't arrive" → "not arrive", "no update"; key
+  ``¬`` + the stem), as in Japanese. Punctuation ends a phrase: "Fast. Delivery
   was late" has no phrase "fast delivery".
 
 Counting (:func:`analyse_comments`) is by *document frequency*: a term counts once per
@@ -143,6 +145,12 @@ _EN_STOPWORDS = STOPWORDS | frozenset(
     during don didn doesn isn wasn weren aren haven hasn hadn couldn wouldn shouldn won ain
     """.split()
 )
+# English words that negate the next content word of the clause ("not helpful", "didn't
+# arrive", "no update"), the halves of contractions included; "t" counts after "can".
+_EN_NEGATORS = frozenset(
+    "not no never cannot don didn doesn isn wasn weren aren haven hasn hadn couldn wouldn "
+    "shouldn won ain".split()
+)
 _LATIN_WORD = re.compile(r"[a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f]+")
 # Where a phrase ends: anything but letters, digits, spaces, apostrophes and hyphens (the
 # last two are inside words), and line breaks.
@@ -220,16 +228,31 @@ class CommentAnalyzer:
 
     def _clause(self, norm: str) -> Iterator[Term]:
         previous: Term | None = None  # the last English content word, for phrases
+        # the negator waiting for its word: "not helpful" must not count as "helpful"
+        negator: str | None = None
+        last = ""
         pos = 0
         for match in _LATIN_WORD.finditer(norm):
             gap = norm[pos : match.start()]
             pos = match.end()
             if gap.strip():
                 previous = None
+                negator = None
                 if not gap.isascii():
                     yield from self._japanese(gap)
-            word = match.group()
+            word, before = match.group(), last
+            last = word
+            if word in _EN_NEGATORS or (word == "t" and before == "can"):
+                negator = word if word in ("no", "never") else "not"
+                previous = None
+                continue
             if len(word) < 2 or word in _EN_STOPWORDS:
+                previous = None
+                continue
+            if negator is not None:
+                # its own term, keyed like the Japanese negations; no phrase from it
+                yield Term(f"¬{stem(word)}", f"{negator} {word}")
+                negator = None
                 previous = None
                 continue
             term = Term(stem(word), word)

@@ -101,6 +101,14 @@ def test_a_negated_word_is_not_counted_as_the_word(analyzer: CommentAnalyzer) ->
     # 説明なし and 説明がない are one term, and neither is 説明
     assert analyzer.terms("説明なし")[0].key == analyzer.terms("説明がない")[0].key
     assert analyzer.terms("説明なし")[0].key != analyzer.terms("説明")[0].key
+    # English too: the word after a negator, skipping fillers, up to the clause's end.
+    assert labels(analyzer, "The agent was not very helpful") == ["agent", "not helpful"]
+    assert labels(analyzer, "My parcel didn't arrive") == ["parcel", "not arrive"]
+    assert labels(analyzer, "I can't log in") == ["not log"]
+    assert labels(analyzer, "No update. Helpful staff") == [
+        "no update", "helpful", "staff", "helpful staff",
+    ]
+    assert analyzer.terms("not helpful")[0].key != analyzer.terms("helpful")[0].key
 
 
 def test_light_nouns_pronouns_numbers_and_honorifics_give_nothing(
@@ -146,8 +154,10 @@ def test_no_phrase_across_punctuation_or_stop_words(analyzer: CommentAnalyzer) -
 
 def test_stop_words_and_fillers_are_dropped(analyzer: CommentAnalyzer) -> None:
     assert labels(analyzer, "I really got a lot of everything, thanks!") == []
-    # contractions do not leave their halves behind
-    assert labels(analyzer, "It didn't arrive and I don't know why") == ["arrive", "know"]
+    # contractions do not leave their halves behind (they negate the next word)
+    assert labels(analyzer, "It didn't arrive and I don't know why") == [
+        "not arrive", "not know",
+    ]
     # sentiment is not a filler
     assert labels(analyzer, "slow but helpful") == ["slow", "helpful"]
 
