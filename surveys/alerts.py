@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, SlackPost, SlackPostKind, Survey, SurveyKind
+from channels.slack.cases import transcript
 from channels.slack.mrkdwn import escape
-from channels.slack.render import alert_blocks
+from channels.slack.render import RECENT_MESSAGES, alert_blocks
 from handoff.service import latest_handoff
 from surveys.rules import score_range
 
@@ -39,8 +40,9 @@ class SlackSurveyAlerts:
         assert conversation.id is not None
         handoff = await latest_handoff(session, conversation.id)
         text = alert_text(survey, conversation)
-        blocks = alert_blocks(text, conversation.id)
         if handoff is not None and handoff.id is not None:
+            # the case's thread holds the transcript already
+            blocks = alert_blocks(text, conversation.id)
             post = SlackPost(
                 conversation_id=conversation.id, handoff_id=handoff.id,
                 kind=SlackPostKind.THREAD,
@@ -48,6 +50,8 @@ class SlackSurveyAlerts:
                 due_at=now, created_at=now,
             )  # fmt: skip
         else:
+            recent = await transcript(session, conversation.id, limit=RECENT_MESSAGES)
+            blocks = alert_blocks(text, conversation.id, recent)
             post = SlackPost(
                 conversation_id=conversation.id, handoff_id=None, kind=SlackPostKind.ALERT,
                 payload={"text": text, "blocks": blocks}, due_at=now, created_at=now,

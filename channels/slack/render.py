@@ -48,8 +48,8 @@ def _when(at: datetime) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
-def _role(message: Message, case: Case) -> str:
-    if message.role == Role.CUSTOMER:
+def _role(message: Message, case: Case | None) -> str:
+    if message.role == Role.CUSTOMER and case is not None:
         return quote(customer_label(case), 80)
     return {"bot": "Bot", "agent": "Agent"}.get(message.role, "System")
 
@@ -215,10 +215,23 @@ def transcript_posts(messages: Sequence[Message], case: Case) -> list[dict[str, 
     return posts
 
 
-def alert_blocks(text: str, conversation_id: int) -> list[Block]:
-    """A survey alert: its text, and a button to reopen the conversation and follow up."""
+def alert_blocks(
+    text: str, conversation_id: int, transcript: Sequence[Message] = ()
+) -> list[Block]:
+    """A survey alert: its text, the conversation's recent messages (for an alert outside
+    a case thread, which has them already), and a button to reopen and follow up."""
+    conversation: list[Block] = []
+    if transcript:
+        lines = [
+            f"*{'Customer' if m.role == Role.CUSTOMER else _role(m, None)}:* "
+            f"{quote(m.text, MESSAGE_LIMIT)}"
+            for m in transcript
+        ]
+        shown = "*Conversation*\n" + _fit(lines, SECTION_LIMIT)
+        conversation = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}},
+        *conversation,
         {
             "type": "actions",
             "elements": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,6 +46,10 @@ async def test_detractor_without_a_case_alerts_the_channel_then_adds_the_comment
     (alert,) = desk.slack.method("chat.postMessage")[posts_before:]
     assert "NPS detractor" in alert.text and "3/10" in alert.text
     assert "thread_ts" not in alert.args
+    # No case thread to read it in: the alert carries the conversation.
+    shown = json.dumps(alert.blocks, ensure_ascii=False)
+    assert "*Conversation*" in shown and "*Customer:* パスワード忘れた" in shown
+    assert "パスワードをお忘れの方" in shown
     await line_says(desk, "返事が<遅い>です")
     comment = desk.slack.method("chat.postMessage")[-1]
     assert "返事が&lt;遅い&gt;です" in comment.text and "3/10" in comment.text
