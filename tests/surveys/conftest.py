@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientWebSocketResponse
 from sqlmodel import col, select
 
 from bot.models import Survey
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
+from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 
@@ -46,6 +48,21 @@ async def line_resolves(desk: Desk, user: str = LINE_USER) -> None:
         desk.line.event("postback", user, postback={"data": "helpful:yes:password-reset"})
     )
     await settle(desk)
+
+
+async def web_resolves(desk: Desk) -> tuple[dict[str, str], ClientWebSocketResponse]:
+    """A web chat customer (English) with the WebSocket open asks the FAQ and confirms
+    the answer helped; their auth header and socket."""
+    client = desk.client
+    r = await client.post("/api/chat/sessions", json={"locale": "en"})
+    data = await r.json()
+    auth = {"Authorization": f"Bearer {data['token']}"}
+    ws = await authenticated(await client.ws_connect(WS_PATH), data["token"])
+    await client.post("/api/chat/messages", json={"text": "I forgot my password"}, headers=auth)
+    await client.post(
+        "/api/chat/messages", json={"postback": "helpful:yes:password-reset-en"}, headers=auth
+    )
+    return auth, ws
 
 
 async def line_taps(desk: Desk, data: str, user: str = LINE_USER) -> None:

@@ -14,7 +14,6 @@ from aiohttp.test_utils import TestClient
 from bot.models import SurveyKind, SurveyStatus
 from bot.texts import DEFAULT_TEXTS
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
-from tests.chat_socket import WS_PATH, authenticated
 from tests.conftest import Database
 from tests.fakes.clock import ManualClock
 from tests.surveys.conftest import (
@@ -25,6 +24,7 @@ from tests.surveys.conftest import (
     quick_replies,
     surveys,
     tick,
+    web_resolves,
 )
 
 JA = DEFAULT_TEXTS["ja"]
@@ -86,14 +86,7 @@ async def test_web_ces_is_one_tap_and_reported_by_channel_and_resolution(
 ) -> None:
     desk = ces_desk
     client: TestClient[Any, Any] = desk.client
-    r = await client.post("/api/chat/sessions", json={"locale": "en"})
-    data = await r.json()
-    auth = {"Authorization": f"Bearer {data['token']}"}
-    ws = await authenticated(await client.ws_connect(WS_PATH), data["token"])
-    await client.post("/api/chat/messages", json={"text": "I forgot my password"}, headers=auth)
-    await client.post(
-        "/api/chat/messages", json={"postback": "helpful:yes:password-reset-en"}, headers=auth
-    )
+    auth, ws = await web_resolves(desk)
     await line_resolves(desk)
     desk.clock.advance(minutes=10)
     assert await tick(desk) == 2

@@ -19,8 +19,7 @@ from surveys.dispatcher import SurveyDispatcher
 from surveys.policy import SurveyPolicy
 from surveys.timer import DUE_JOB
 from tests.channels.slack_desk import Desk
-from tests.chat_socket import WS_PATH, authenticated
-from tests.surveys.conftest import line_resolves, quick_replies, settle, surveys, tick
+from tests.surveys.conftest import line_resolves, quick_replies, settle, surveys, tick, web_resolves
 
 JA = DEFAULT_TEXTS["ja"]
 
@@ -75,14 +74,7 @@ async def test_a_second_dispatcher_does_not_double_a_survey(desk: Desk) -> None:
 
 async def test_web_survey_arrives_on_the_socket_and_in_history(desk: Desk) -> None:
     client: TestClient[Any, Any] = desk.client
-    r = await client.post("/api/chat/sessions", json={"locale": "en"})
-    data = await r.json()
-    auth = {"Authorization": f"Bearer {data['token']}"}
-    ws = await authenticated(await client.ws_connect(WS_PATH), data["token"])
-    await client.post("/api/chat/messages", json={"text": "I forgot my password"}, headers=auth)
-    await client.post(
-        "/api/chat/messages", json={"postback": "helpful:yes:password-reset-en"}, headers=auth
-    )
+    auth, ws = await web_resolves(desk)
     desk.clock.advance(minutes=10)
     assert await tick(desk) == 1
     question = DEFAULT_TEXTS["en"]["survey_nps_question"]
