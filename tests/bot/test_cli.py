@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from bot.cli import main
+from bot.db import SessionFactory
 from tests.bot.conftest import Harness
 from tests.conftest import Database
 
@@ -125,51 +127,47 @@ async def test_faq_unanswered_groups_what_the_engine_recorded(
     assert "no unanswered questions in the last 30 days" in capsys.readouterr().out
 
 
-async def test_report_prints_the_kpis(database: Database, tmp_path: Path) -> None:
+async def report_of(
+    database: Database, build: Callable[[SessionFactory], Awaitable[None]], first: str, last: str
+) -> str:
+    """`helpdesk report --from first --to last`, run as a command on a database `build`
+    filled; its output."""
     from bot.db import make_engine, make_session_factory, upgrade
-    from tests.surveys.test_kpis import build_history
 
     engine = make_engine(database.url, database.schema)
     await upgrade(engine)
-    await build_history(make_session_factory(engine))
+    await build(make_session_factory(engine))
     await engine.dispose()
     helpdesk = Path(sys.executable).parent / "helpdesk"
     proc = await asyncio.create_subprocess_exec(
-        str(helpdesk), "report", "--from", "2026-11-01", "--to", "2026-11-07",
+        str(helpdesk), "report", "--from", first, "--to", last,
         env={**os.environ, **database.env, "HELPDESK_TIMEZONE": "UTC"},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, err.decode()
-    table = dict(
-        (line[:20].strip(), line[20:].strip()) for line in out.decode().splitlines()[:9]
-    )
+    return out.decode()
+
+
+async def test_report_prints_the_kpis(database: Database) -> None:
+    from tests.surveys.test_kpis import build_history
+
+    out = await report_of(database, build_history, "2026-11-01", "2026-11-07")
+    table = dict((line[:20].strip(), line[20:].strip()) for line in out.splitlines()[:9])
     assert table["conversations"] == "6"
     assert table["self-resolution"] == "33.3%"
     assert table["handoff"] == "33.3%"
     assert table["FCR, bot-resolved"] == "66.7% (n=3)"
     assert table["first response"] == "median 12.5 min, p90 18.5 min (n=2)"
-    assert "駐車場はありますか" in out.decode()
-    assert "NPS" in out.decode() and "-100.0 (n=1)" in out.decode()
+    assert "駐車場はありますか" in out
+    assert "NPS" in out and "-100.0 (n=1)" in out
 
 
 async def test_report_lists_what_survey_comments_say(database: Database) -> None:
-    from bot.db import make_engine, make_session_factory, upgrade
     from tests.surveys.comment_history import build_comment_history
 
-    engine = make_engine(database.url, database.schema)
-    await upgrade(engine)
-    await build_comment_history(make_session_factory(engine))
-    await engine.dispose()
-    helpdesk = Path(sys.executable).parent / "helpdesk"
-    proc = await asyncio.create_subprocess_exec(
-        str(helpdesk), "report", "--from", "2026-11-15", "--to", "2026-11-21",
-        env={**os.environ, **database.env, "HELPDESK_TIMEZONE": "UTC"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
+    out = await report_of(database, build_comment_history, "2026-11-15", "2026-11-21")
+    lines = out.splitlines()
     (detractors,) = [line.strip() for line in lines if line.strip().startswith("detractors:")]
     assert "配送料金 (2, +1)" in detractors and "late (2, +2)" in detractors
     (passives,) = [line.strip() for line in lines if line.strip().startswith("passives:")]
