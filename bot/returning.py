@@ -68,8 +68,12 @@ class ReturningCustomers:
         case = cases[0]
         locale = conversation.locale
         day = case.opened_at.astimezone(self._tz)
-        text = self._texts.format(
-            "returning_question", locale, date=f"{day.month}/{day.day}", topic=case.topic
+        date = f"{day.month}/{day.day}"
+        # a case of images or stickers only has no words to quote
+        text = (
+            self._texts.format("returning_question", locale, date=date, topic=case.topic)
+            if case.topic
+            else self._texts.format("returning_question_no_topic", locale, date=date)
         )
         target = str(earlier)
         return ReturningPrompt(

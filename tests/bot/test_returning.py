@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.config import Settings, SettingsError
-from bot.models import Conversation, SurveyKind
+from bot.models import Conversation, Handoff, SurveyKind
 from bot.texts import DEFAULT_TEXTS
 from surveys.kpis import summary
 from tests.channels.slack_desk import ClientMaker, Desk, ServerMaker, make_desk
@@ -182,6 +182,25 @@ async def test_another_customers_case_is_not_remembered(desk: Desk) -> None:
     # The first customer is asked, on the same day.
     await line_says(desk, "こんにちは", user=LINE_USER)
     assert desk.line_api.calls[-1].texts == [JA["greeting"], question()]
+
+
+async def test_an_earlier_case_without_words_is_asked_about_by_its_date(desk: Desk) -> None:
+    # A case of one sticker, closed by an agent: no words to quote.
+    sticker = {"id": "2", "type": "sticker", "packageId": "1", "stickerId": "1"}
+    await desk.line.post(desk.line.event("message", LINE_USER, message=sticker))
+    await desk.settle()
+    (case,) = await conversations(desk)
+    async with desk.services.sessions() as s, s.begin():
+        row = await s.get(Conversation, case.id)
+        assert row is not None
+        row.status, row.closed_at = "resolved", desk.clock()
+        s.add(Handoff(conversation_id=case.id or 0, reason="customer_request",
+                      requested_at=desk.clock(), closed_at=desk.clock()))  # fmt: skip
+    desk.clock.advance(hours=3)
+    await line_says(desk, "こんにちは")
+    assert desk.line_api.calls[-1].texts == [
+        JA["greeting"], JA["returning_question_no_topic"].format(date="11/2"),
+    ]
 
 
 def test_the_window_setting() -> None:
