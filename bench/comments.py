@@ -15,7 +15,8 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from surveys.comment_terms import Comment, CommentAnalyzer, Segment, analyse_comments
+from surveys.comment_terms import Comment, CommentAnalyzer, analyse_comments
+from surveys.rules import Segment
 
 JA_SUBJECTS = ("スタッフの対応", "配送", "配送料金", "返品の手続き", "アプリ", "ポイント",
                "問い合わせの返事", "説明", "商品の品質", "会員登録")  # fmt: skip

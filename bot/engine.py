@@ -463,22 +463,16 @@ class Engine:
     async def _ask_if_returning(self, turn: _Turn) -> None:
         """Ask a returning customer about their earlier case, at the end of the first
         reply without buttons of its own (see bot.returning for why)."""
-        conversation = turn.conversation
-        if self._returning is None or conversation.returning_of is None:
+        if self._returning is None or not turn.replies or turn.replies[-1].buttons:
             return
-        if conversation.returning_asked_at is not None or conversation.follow_up is not None:
+        if turn.conversation.status == ConversationStatus.RESOLVED:
             return
-        if not turn.replies or turn.replies[-1].buttons:
+        # After a handoff the notice that follows asks instead (handoff.notices): asked
+        # here, its quick reply would be hidden on LINE by the notice after it.
+        if turn.outcome in (TurnOutcome.LINK, TurnOutcome.RETURNING, TurnOutcome.HANDOFF):
             return
-        if conversation.status == ConversationStatus.RESOLVED:
-            return
-        if turn.outcome in (TurnOutcome.LINK, TurnOutcome.RETURNING):
-            return
-        if turn.outcome is TurnOutcome.HANDOFF:
-            # The handoff notice that follows asks instead (handoff.notices): asked here,
-            # the question's quick reply would be hidden on LINE by the notice after it.
-            return
-        prompt = await self._returning.prompt(turn.session, conversation, self._clock())
+        # whether there is anything to ask, and whether it was asked, is the prompt's say
+        prompt = await self._returning.prompt(turn.session, turn.conversation, self._clock())
         if prompt is not None:
             await self._reply(turn, prompt.text, buttons=prompt.buttons)
 

@@ -57,9 +57,8 @@ class ReturningCustomers:
         """The question about the earlier case, once per conversation; None when it was
         asked or answered already, or there is nothing to ask about."""
         earlier = conversation.returning_of
-        if earlier is None or conversation.returning_asked_at is not None:
-            return None
-        if conversation.follow_up is not None:
+        asked = conversation.returning_asked_at is not None or conversation.follow_up is not None
+        if earlier is None or asked:
             return None
         cases = await past_cases(session, conversation.customer_id, only=earlier, limit=1)
         conversation.returning_asked_at = now

@@ -11,33 +11,34 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, Survey
-from surveys.comment_terms import (
-    Comment,
-    CommentAnalyzer,
-    Segment,
-    TermCount,
-    analyse_comments,
-    segment_of,
-)
+from surveys.comment_terms import Comment, CommentAnalyzer, TermCount, analyse_comments
+from surveys.rules import Segment, segment_of
 
 # Terms listed per segment.
 TOP_TERMS = 10
-# A period with more comments than this is analysed on its newest ones.
-MAX_COMMENTS = 20_000
+# Most comments read at once (a period and the one before it, newest first); a busier
+# stretch is analysed on its newest ones.
+MAX_COMMENTS = 40_000
 
 CommentTerms = dict[Segment, list[TermCount]]
 
 
 async def period_comments(
     session: AsyncSession, start: datetime, end: datetime, channel: str | None
-) -> list[Comment]:
-    """The scored comments of surveys of conversations opened in `[start, end)`."""
+) -> list[tuple[datetime, Comment]]:
+    """The scored comments of surveys of conversations opened in `[start, end)`, each
+    with when its conversation was opened."""
+    # Core select: SQLModel's typed select takes at most four columns.
     query = (
-        select(Survey.kind, Survey.score, Survey.comment, Survey.answered_at)
+        sa_select(
+            col(Survey.kind), col(Survey.score), col(Survey.comment), col(Survey.answered_at),
+            col(Conversation.opened_at),
+        )
         .join(Conversation, col(Conversation.id) == col(Survey.conversation_id))
         .where(
             col(Conversation.opened_at) >= start,
@@ -51,14 +52,15 @@ async def period_comments(
     if channel is not None:
         query = query.where(col(Conversation.channel) == channel)
     comments = []
-    for kind, score, text, answered_at in (await session.exec(query)).all():
+    rows = (await (await session.connection()).execute(query)).all()
+    for kind, score, text, answered_at, opened_at in rows:
         if text is None or score is None or answered_at is None or not text.strip():
             continue
         try:
             segment = segment_of(kind, score)
         except ValueError:  # a kind this release does not know (written by a newer one)
             continue
-        comments.append(Comment(segment, text, answered_at))
+        comments.append((opened_at, Comment(segment, text, answered_at)))
     return comments
 
 
@@ -72,8 +74,10 @@ async def comment_terms(
     top: int = TOP_TERMS,
 ) -> CommentTerms:
     """Recurring terms per segment in `[start, end)`, with the previous period's counts."""
-    current = await period_comments(session, start, end, channel)
-    previous = await period_comments(session, start - (end - start), start, channel)
+    # One read of both periods; the previous one is the same length, just before.
+    both = await period_comments(session, start - (end - start), end, channel)
+    current = [c for opened, c in both if opened >= start]
+    previous = [c for opened, c in both if opened < start]
     return await asyncio.to_thread(analyse_comments, current, previous, analyzer, top=top)
 
 

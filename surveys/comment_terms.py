@@ -5,7 +5,7 @@ customers scored as they did. This module turns comments into terms and counts t
 segment, so that a dashboard can set what promoters praise beside what detractors
 complain about.
 
-Segments (:func:`segment_of`), from the score and the kind of survey:
+Segments (:func:`surveys.rules.segment_of`), from the score and the kind of survey:
 
 * NPS (0–10): 9–10 promoters, 7–8 passives, 0–6 detractors;
 * CSAT (1–5): 4–5 promoters, 3 passives, 1–2 detractors;
@@ -49,42 +49,12 @@ from collections import Counter, defaultdict
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, StrEnum, auto
+from enum import Enum, auto
 from typing import Any, NamedTuple
 
-from bot.models import SurveyKind
 from faq.english import STOPWORDS, stem
 from faq.normalize import normalize
-
-
-class Segment(StrEnum):
-    PROMOTERS = "promoters"
-    PASSIVES = "passives"
-    DETRACTORS = "detractors"
-
-
-# kind -> (lowest score, highest score, lowest passive, lowest promoter)
-_SCALES: dict[SurveyKind, tuple[int, int, int, int]] = {
-    SurveyKind.NPS: (0, 10, 7, 9),
-    SurveyKind.CSAT: (1, 5, 3, 4),
-    SurveyKind.CES: (1, 7, 4, 5),
-}
-
-
-def segment_of(kind: str, score: int) -> Segment:
-    """The segment of a score; ValueError for an unknown kind or a score off its scale."""
-    try:
-        survey_kind = SurveyKind(kind)
-    except ValueError:
-        raise ValueError(f"unknown survey kind {kind!r}") from None
-    low, high, passive, promoter = _SCALES[survey_kind]
-    if not low <= score <= high:
-        raise ValueError(f"{survey_kind.value} score {score} is not in {low}..{high}")
-    if score >= promoter:
-        return Segment.PROMOTERS
-    if score >= passive:
-        return Segment.PASSIVES
-    return Segment.DETRACTORS
+from surveys.rules import Segment
 
 
 class Term(NamedTuple):

@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import Conversation, Handoff, Message, Role, Survey
 from faq.decision import Decision
-from surveys.comment_terms import CommentAnalyzer, Term, segment_of
+from surveys.comment_terms import CommentAnalyzer, Term
+from surveys.rules import segment_of
 
 
 async def conversation_rows(

@@ -24,9 +24,10 @@ from bot.clock import Clock
 from bot.db import SessionFactory
 from bot.models import OutboxStatus, SlackPost, SlackPostKind
 from channels.slack.mrkdwn import quote
-from surveys.comment_terms import CommentAnalyzer, Segment
+from surveys.comment_terms import CommentAnalyzer
 from surveys.kpis import DEFAULT_FCR_WINDOW, Durations, KpiReport, summary
 from surveys.report_table import duration_text, rate_text
+from surveys.rules import Segment
 
 # The digest lists this many of the day's unanswered questions.
 TOP_UNANSWERED = 3

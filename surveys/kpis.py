@@ -56,6 +56,7 @@ from bot.models import (
 from faq.decision import Decision
 from surveys.comment_report import CommentTerms, comment_terms
 from surveys.comment_terms import CommentAnalyzer
+from surveys.rules import Segment, segment_of
 
 DEFAULT_FCR_WINDOW = timedelta(days=7)
 
@@ -98,12 +99,9 @@ class Ces:
     def of(cls, scores: Sequence[int]) -> Ces:
         if not scores:
             return cls(0, None, None)
-        easy = sum(1 for s in scores if s >= CES_EASY)
+        # "easy": the upper three of the 1-7 scale, its promoters (surveys.rules)
+        easy = sum(1 for s in scores if segment_of(SurveyKind.CES, s) is Segment.PROMOTERS)
         return cls(len(scores), round(sum(scores) / len(scores), 2), percent(easy, len(scores)))
-
-
-# CES scores from here up count as "easy" (the 1-7 scale's upper three).
-CES_EASY = 5
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:

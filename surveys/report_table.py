@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from surveys.comment_terms import Segment
 from surveys.kpis import Ces, Durations, KpiReport
+from surveys.rules import Segment
 
 
 def rate_text(value: float | None) -> str:

@@ -92,22 +92,62 @@ def plan(facts: SurveyFacts, policy: SurveyPolicy) -> Plan:
     return Plan(kind)
 
 
-_SCORES = {SurveyKind.NPS: range(0, 11), SurveyKind.CSAT: range(1, 6), SurveyKind.CES: range(1, 8)}
-# The highest score that counts as unhappy: NPS detractors, CSAT 1-2, CES 1-3 (hard).
-_LOW = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2, SurveyKind.CES: 3}
+class Segment(StrEnum):
+    PROMOTERS = "promoters"
+    PASSIVES = "passives"
+    DETRACTORS = "detractors"
+
+
+@dataclass(frozen=True)
+class _Scale:
+    low: int
+    high: int
+    passive: int  # the lowest passive score; below it, detractors
+    promoter: int  # the lowest promoter score
+
+
+# Each kind's scale, the one place its numbers live: the buttons, the checks of an
+# answer, the alerts and the comment segments all read it.
+_SCALES = {
+    SurveyKind.NPS: _Scale(0, 10, passive=7, promoter=9),
+    SurveyKind.CSAT: _Scale(1, 5, passive=3, promoter=4),
+    SurveyKind.CES: _Scale(1, 7, passive=4, promoter=5),
+}
+
+
+def _scale(kind: str) -> _Scale:
+    try:
+        return _SCALES[SurveyKind(kind)]
+    except ValueError:
+        raise ValueError(f"unknown survey kind {kind!r}") from None
 
 
 def score_range(kind: str) -> range:
     """The scores a survey of `kind` accepts: 1-5 CSAT, 0-10 NPS, 1-7 CES."""
-    return _SCORES.get(SurveyKind(kind), _SCORES[SurveyKind.CSAT])
+    scale = _scale(kind)
+    return range(scale.low, scale.high + 1)
+
+
+def segment_of(kind: str, score: int) -> Segment:
+    """NPS 9-10 / 7-8 / 0-6, CSAT 4-5 / 3 / 1-2, CES 5-7 / 4 / 1-3 (7 = very easy);
+    ValueError for an unknown kind or a score off its scale."""
+    scale = _scale(kind)
+    if not scale.low <= score <= scale.high:
+        raise ValueError(f"{SurveyKind(kind).value} score {score} is not in "
+                         f"{scale.low}..{scale.high}")  # fmt: skip
+    if score >= scale.promoter:
+        return Segment.PROMOTERS
+    if score >= scale.passive:
+        return Segment.PASSIVES
+    return Segment.DETRACTORS
 
 
 def is_low_score(kind: str, score: int) -> bool:
     """A detractor (NPS 0-6), an unhappy CSAT (1-2) or a hard CES (1-3): agents should
     hear about it."""
-    return score <= _LOW[SurveyKind(kind)]
+    return score < _scale(kind).passive
 
 
 def is_promoter(kind: str, score: int) -> bool:
     """NPS 9-10: worth inviting to leave a public review."""
-    return kind == SurveyKind.NPS and score >= 9
+    return kind == SurveyKind.NPS and score >= _SCALES[SurveyKind.NPS].promoter

@@ -15,6 +15,7 @@ from bot.models import ConversationStatus, HandoffReason, Message, Role
 from channels.slack.cases import Case
 from channels.slack.mrkdwn import quote
 from handoff.history import PastCase
+from surveys.rules import score_range
 
 Block = dict[str, Any]
 
@@ -49,14 +50,14 @@ def _when(at: datetime) -> str:
 
 
 def _role(message: Message, case: Case | None) -> str:
-    if message.role == Role.CUSTOMER and case is not None:
-        return quote(customer_label(case), 80)
+    """Who wrote `message`; the customer by name when it is a case's."""
+    if message.role == Role.CUSTOMER:
+        return quote(customer_label(case), 80) if case is not None else "Customer"
     return {"bot": "Bot", "agent": "Agent"}.get(message.role, "System")
 
 
 OUTCOMES = {"self": "solved by the bot", "agent": "solved by an agent",
             "customer": "solved, said the customer"}  # fmt: skip
-SCALES = {"nps": 10, "csat": 5, "ces": 7}
 
 
 def earlier_case_line(past: PastCase, follows_up: int | None) -> str:
@@ -68,13 +69,15 @@ def earlier_case_line(past: PastCase, follows_up: int | None) -> str:
         OUTCOMES.get(past.outcome, past.outcome) + (", handed off" if past.handed_off else ""),
     ]
     if past.survey_kind is not None and past.survey_score is not None:
-        scale = SCALES.get(past.survey_kind, "?")
+        scale = score_range(past.survey_kind)[-1]
         parts.append(f"{past.survey_kind.upper()} {past.survey_score}/{scale}")
     mark = " *(this case follows up on it)*" if past.conversation_id == follows_up else ""
     return f"• #{past.conversation_id} " + " · ".join(parts) + mark
 
 
-def transcript_lines(messages: Sequence[Message], case: Case, limit: int) -> list[str]:
+def transcript_lines(
+    messages: Sequence[Message], case: Case | None, limit: int
+) -> list[str]:
     return [f"*{_role(m, case)}:* {quote(m.text, limit)}" for m in messages]
 
 
@@ -222,11 +225,7 @@ def alert_blocks(
     a case thread, which has them already), and a button to reopen and follow up."""
     conversation: list[Block] = []
     if transcript:
-        lines = [
-            f"*{'Customer' if m.role == Role.CUSTOMER else _role(m, None)}:* "
-            f"{quote(m.text, MESSAGE_LIMIT)}"
-            for m in transcript
-        ]
+        lines = transcript_lines(transcript, None, MESSAGE_LIMIT)
         shown = "*Conversation*\n" + _fit(lines, SECTION_LIMIT)
         conversation = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
     return [

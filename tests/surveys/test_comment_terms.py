@@ -6,15 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from surveys.comment_terms import (
-    Comment,
-    CommentAnalyzer,
-    Segment,
-    Term,
-    TermCount,
-    analyse_comments,
-    segment_of,
-)
+from surveys.comment_terms import Comment, CommentAnalyzer, Term, TermCount, analyse_comments
+from surveys.rules import Segment, segment_of
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
