@@ -7,7 +7,6 @@ same transaction as the customer's message, and so are the domain events
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from bot.models import (
 )
 from bot.postbacks import Postback, PostbackKind, parse_postback
 from bot.returning import ReturningCustomers
+from bot.search_runner import SearchRunner
 from bot.store import identity_and_open_conversation, message_row, to_outbound
 from bot.texts import Texts
 from bot.turn_outcome import TurnOutcome
@@ -181,6 +181,7 @@ class Engine:
         self._default_locale = default_locale
         self._on_outbox = on_outbox
         self._log = logger
+        self._searches = SearchRunner()
 
     async def handle(self, inbound: Inbound, fence: TurnFence | None = None) -> HandleResult:
         """Store the inbound, decide, store and queue the replies; dedupe on event_id,
@@ -684,7 +685,7 @@ class Engine:
         # Japanese session who types English still gets the English entries.
         locale = detect_locale(text) or conversation_locale
         matcher = self._faq.matcher
-        return await asyncio.to_thread(matcher.search, text, SEARCH_DEPTH, locale)
+        return await self._searches.search(matcher, text, SEARCH_DEPTH, locale)
 
     def _entry(self, entry_id: str | None) -> FaqEntry | None:
         return next((e for e in self._faq.matcher.entries if e.id == entry_id), None)

@@ -56,8 +56,12 @@ def _statements() -> _Statements:
     # Built once: making the expressions again per turn cost more than running them.
     messages = table_of(Message)
     return _Statements(
-        # in the order given, so the ids go back to the right rows on either database
-        message=insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
+        # One multi-row INSERT on either database. Not `sort_by_parameter_order`: on SQLite
+        # that made SQLAlchemy send one INSERT per row, each a trip to the driver's
+        # thread. The ids come back in no promised order, but within one INSERT they are
+        # given in row order on both (SQLite's next rowid, PostgreSQL's sequence), so
+        # the ascending ids are the rows' ids in the order given.
+        message=insert(messages).returning(messages.c.id),
         outbox=insert(table_of(Outbox)),
         processed_event=insert(table_of(ProcessedEvent)),
     )
@@ -69,7 +73,7 @@ async def write_messages(session: AsyncSession, messages: Sequence[TurnMessage])
     if not unwritten:
         return
     result = await session.exec(_statements().message, params=[m.row() for m in unwritten])
-    for message, message_id in zip(unwritten, result.scalars().all(), strict=True):
+    for message, message_id in zip(unwritten, sorted(result.scalars().all()), strict=True):
         message.id = int(message_id)
 
 
