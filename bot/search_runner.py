@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from faq.matcher import Match, Matcher
 
@@ -30,7 +31,9 @@ _SMOOTHING = 0.1
 class SearchRunner:
     """Runs `Matcher.search` inline or on a worker thread, by how long searches take."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        """``clock``: seconds, for timing searches (a test gives its own)."""
+        self._clock = clock
         # Start on the thread: nothing is known about this FAQ's searches yet.
         self._average = INLINE_BELOW_SECONDS
 
@@ -44,19 +47,19 @@ class SearchRunner:
     ) -> list[Match]:
         """`matcher.search(text, top_k, locale)`, on the loop or on a thread."""
         if self.inline and len(text) <= INLINE_MAX_CHARS:
-            started = time.perf_counter()
+            started = self._clock()
             matches = matcher.search(text, top_k, locale)
-            self._observe(time.perf_counter() - started)
+            self._observe(self._clock() - started)
             return matches
         return await asyncio.to_thread(self._timed, matcher, text, top_k, locale)
 
     def _timed(
         self, matcher: Matcher, text: str, top_k: int, locale: str | None
     ) -> list[Match]:
-        started = time.perf_counter()
+        started = self._clock()
         matches = matcher.search(text, top_k, locale)
         if len(text) <= INLINE_MAX_CHARS:  # long texts do not decide where short ones run
-            self._observe(time.perf_counter() - started)
+            self._observe(self._clock() - started)
         return matches
 
     def _observe(self, seconds: float) -> None:
