@@ -7,10 +7,12 @@
 Starts `helpdesk serve` processes on free loopback ports (PostgreSQL: a fresh schema on
 the local server, migrated once; the replicas share it), then opens `--sessions` chat
 sessions spread over the replicas as a load balancer would, each with its WebSocket open,
-each posting questions back to back (or with `--think` seconds between them) for
-`--seconds`. Prints messages per second, p50/p99 latency, errors by kind, and samples of
-each server's memory (RSS), open file descriptors and, on PostgreSQL, database
-connections — a run of 600 s is the soak test: the samples must not grow.
+each posting questions back to back (or one every `--think` seconds) for `--seconds`.
+With `--think`, sessions start spread over one think interval and each sends on a fixed
+schedule, so the offered rate is sessions / think, evenly. Prints messages per second,
+p50/p99 latency, errors by kind, and samples of each server's memory (RSS), open file
+descriptors and, on PostgreSQL, database connections — a run of 600 s is the soak test:
+the samples must not grow.
 """
 
 from __future__ import annotations
@@ -99,7 +101,13 @@ async def one_session(
     stop_at: float,
     think: float,
     results: Results,
+    start_after: float = 0.0,
 ) -> None:
+    # Paced sessions start spread over one think interval and then send on a fixed
+    # schedule, one message every `think` seconds from their start, however long the
+    # answers took: started together and sleeping after each answer, they would send in
+    # lockstep, a burst of every session at once, not the rate the run claims.
+    await asyncio.sleep(start_after)
     try:
         while True:
             async with http.post(f"{base}/api/chat/sessions", json={}) as r:
@@ -130,6 +138,7 @@ async def one_session(
     reader = asyncio.create_task(read_socket())
     headers = {"Authorization": f"Bearer {token}"}
     sent = 0
+    schedule = time.monotonic()
     try:
         while time.monotonic() < stop_at:
             text = QUESTIONS[(n + sent) % len(QUESTIONS)]
@@ -149,7 +158,8 @@ async def one_session(
                 results.errors[type(exc).__name__] += 1
             sent += 1
             if think:
-                await asyncio.sleep(think)
+                schedule += think
+                await asyncio.sleep(max(0.0, schedule - time.monotonic()))
     finally:
         await ws.close()
         reader.cancel()
@@ -179,7 +189,10 @@ async def drive(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         samples.append(await sample(servers, schema, started))
         load = asyncio.gather(*(
-            one_session(http, servers[n % len(servers)].url, n, stop_at, think, results)
+            one_session(
+                http, servers[n % len(servers)].url, n, stop_at, think, results,
+                start_after=think * n / sessions,
+            )
             for n in range(sessions)
         ))  # fmt: skip
         while not load.done():
