@@ -52,8 +52,10 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "function_data": (dict,),
 }
 _LISTS_OF_OBJECTS = ("authorizations", "actions", "response_urls")
-# Bolt takes the first action of a click without looking (`body["actions"][0]`).
+# Bolt takes the first action of a click without looking (`body["actions"][0]`), and
+# its listener matchers read that action's `action_id` as a string.
 _NEVER_EMPTY = ("actions",)
+_FIRST_ITEM_STRINGS = {"actions": "action_id"}
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 # Bolt reads at most body.event.message.<field>; a deeper nesting is left alone.
 _MAX_DEPTH = 3
@@ -146,6 +148,9 @@ def shape_problem(payload: dict[str, object], where: str, depth: int = 0) -> str
                 problem = shape_problem(value[0], f"{where}.{key}[0]", depth + 1)
                 if problem is not None:
                     return problem
+                field = _FIRST_ITEM_STRINGS.get(key)
+                if field is not None and not isinstance(value[0].get(field), str):
+                    return f"{where}.{key}[0].{field} must be a string"
         if key in _NESTED and isinstance(value, dict):
             problem = shape_problem(value, f"{where}.{key}", depth + 1)
             if problem is not None:

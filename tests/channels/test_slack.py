@@ -477,6 +477,10 @@ async def test_business_hours_tell_the_customer_when_a_person_will_reply(
         (b"payload=%7B%22type%22%3A+%22block_actions%22%2C+%22actions%22%3A+%5B%5D%7D",
          "application/x-www-form-urlencoded",
          "body is not a Slack payload: body.actions must hold at least one"),
+        # found by the fuzzer: Bolt's matcher read the missing action_id and answered 500
+        (b"payload=%7B%22type%22%3A+%22block_actions%22%2C+%22actions%22%3A+%5B%7B%7D%5D%7D",
+         "application/x-www-form-urlencoded",
+         "body is not a Slack payload: body.actions[0].action_id must be a string"),
         (b"command=%2Fhelpdesk&text=queue", "application/json; charset=no-such-charset",
          "body is not a Slack payload"),
     ],
