@@ -121,6 +121,17 @@ class TurnFence(Protocol):
         ...
 
 
+class TurnGate(Protocol):
+    """A caller's check that runs first in the turn's transaction and completes the
+    inbound: the web chat reads its bearer token's session there, so a message costs one
+    transaction, not one to authenticate and another for the turn."""
+
+    async def admit(self, session: AsyncSession, inbound: Inbound) -> Inbound:
+        """The inbound to handle, completed with what the check found (whose customer it
+        is); raises to refuse the turn, which then writes nothing."""
+        ...
+
+
 class _Superseded(Exception):
     """The turn's fence refused it: another worker has the event now."""
 
@@ -183,10 +194,14 @@ class Engine:
         self._log = logger
         self._searches = SearchRunner()
 
-    async def handle(self, inbound: Inbound, fence: TurnFence | None = None) -> HandleResult:
+    async def handle(
+        self, inbound: Inbound, fence: TurnFence | None = None, gate: TurnGate | None = None
+    ) -> HandleResult:
         """Store the inbound, decide, store and queue the replies; dedupe on event_id,
         or by the `fence` when one is given (an inbox claim is as good a dedupe as a
-        processed-event row, and costs the turn no extra write)."""
+        processed-event row, and costs the turn no extra write). A `gate` admits the
+        inbound first, in the same transaction, and may complete it (its customer_ref
+        and locale); what it raises leaves the turn unwritten."""
         if inbound.text is None and inbound.postback is None and inbound.media is None:
             if not inbound.follow:
                 raise ValueError("an Inbound needs text, a postback, media or follow")
@@ -194,6 +209,8 @@ class Engine:
         early = await self._early_search(inbound)
         try:
             async with self._sessions() as session, session.begin():
+                if gate is not None:
+                    inbound = await gate.admit(session, inbound)
                 if fence is not None:
                     if not await fence.hold(session):
                         raise _Superseded

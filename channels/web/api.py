@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.db import SessionFactory
@@ -176,7 +177,42 @@ class WebChatApi:
         return web.json_response({"line_url": self._options.line_url})
 
     async def post_message(self, request: web.Request) -> web.Response:
-        chat = await self._authenticate(request, _bearer(request))
+        token = _bearer(request)
+        # A refused token is answered 401 before anything is said of the body.
+        try:
+            parsed = await self._message_body(request)
+        except web.HTTPException:
+            await self._authenticate(request, token)
+            raise
+        if isinstance(parsed, web.Response):
+            await self._authenticate(request, token)
+            return parsed
+        text, postback = parsed
+        # The token is checked in the turn's own transaction (one a message, not two).
+        gate = _TokenGate(token, self._clock, self._options.session_lifetime)
+        result = await self._engine.handle(
+            Inbound(
+                channel=WEB,
+                customer_ref="",  # the gate's: the session's id
+                received_at=self._clock(),
+                text=text.strip() if text else None,
+                postback=postback,
+            ),
+            gate=gate,
+        )
+        assert result.customer_message is not None
+        return web.json_response(
+            {
+                "message": message_json(result.customer_message),
+                "messages": [message_json(m) for m in result.replies],
+            }
+        )
+
+    async def _message_body(
+        self, request: web.Request
+    ) -> tuple[str | None, str | None] | web.Response:
+        """The text and postback of a message request, or the 4xx when it has neither,
+        both, or one that is empty or too long (a body that is no JSON object raises)."""
         body = await _json_body(request, required=True)
         text, postback = body.get("text"), body.get("postback")
         if (text is None) == (postback is None):
@@ -188,23 +224,7 @@ class WebChatApi:
             return json_error(413, f"text is longer than {self._max_chars} characters")
         if postback is not None and len(postback) > 300:
             return json_error(413, "postback is longer than 300 characters")
-        result = await self._engine.handle(
-            Inbound(
-                channel=WEB,
-                customer_ref=chat.session_id,
-                received_at=self._clock(),
-                text=text.strip() if text else None,
-                postback=postback,
-                locale=chat.locale,
-            )
-        )
-        assert result.customer_message is not None
-        return web.json_response(
-            {
-                "message": message_json(result.customer_message),
-                "messages": [message_json(m) for m in result.replies],
-            }
-        )
+        return text, postback
 
     async def get_messages(self, request: web.Request) -> web.Response:
         chat = await self._authenticate(request, _bearer(request))
@@ -279,6 +299,22 @@ class WebChatApi:
             return await authenticate(
                 session, token, self._clock(), self._options.session_lifetime
             )
+
+
+class _TokenGate:
+    """Admits a web chat message in its turn's transaction: the bearer token's session
+    (its expiry moved forward) is whose message it is; a refused token is a 401."""
+
+    def __init__(self, token: str, clock: Clock, lifetime: SessionLifetime) -> None:
+        self._token = token
+        self._clock = clock
+        self._lifetime = lifetime
+
+    async def admit(self, session: AsyncSession, inbound: Inbound) -> Inbound:
+        found = await authenticate(session, self._token, self._clock(), self._lifetime)
+        if isinstance(found, Refusal):
+            raise _unauthorized(found)
+        return replace(inbound, customer_ref=found.session_id, locale=found.locale)
 
 
 def _bearer(request: web.Request) -> str:

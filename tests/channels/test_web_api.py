@@ -106,6 +106,24 @@ async def test_bad_token_is_401(client: TestClient[Any, Any], headers: dict[str,
     assert r.status == 401
 
 
+async def test_a_bad_token_is_401_before_the_body_is_judged_and_stores_nothing(
+    client: TestClient[Any, Any],
+) -> None:
+    # the token is checked inside the turn's transaction, after the body is read: a bad
+    # body still answers for the token first, and a refused turn leaves no message
+    from sqlmodel import select
+
+    from bot.models import Message
+
+    bad = {"Authorization": "Bearer nope"}
+    for body in ({"text": "   "}, {"text": "a", "postback": "b"}, {"text": "パスワード忘れた"}):
+        r = await client.post("/api/chat/messages", json=body, headers=bad)
+        assert r.status == 401
+        assert (await r.json())["code"] == "invalid_token"
+    async with client.app[SERVICES].sessions() as s:
+        assert (await s.exec(select(Message))).all() == []
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
