@@ -52,13 +52,13 @@ class Results:
     # seconds after which sessions have all started (two think intervals; 0: unpaced)
     settle: float = 0.0
     late_errors: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    live_pushes: int = 0
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
         if self.settle and time.monotonic() - self.started >= self.settle:
             self.late_errors[kind] += 1
-    errors: Counter[str] = field(default_factory=Counter)
-    live_pushes: int = 0
 
 
 @dataclass
@@ -154,6 +154,7 @@ async def one_session(
         while time.monotonic() < stop_at:
             text = QUESTIONS[(n + sent) % len(QUESTIONS)]
             t0 = time.perf_counter()
+            sent_at = time.monotonic() - results.started
             try:
                 async with http.post(
                     f"{base}/api/chat/messages", json={"text": text}, headers=headers
@@ -165,7 +166,7 @@ async def one_session(
                             await asyncio.sleep(retry_after(r))
                     else:
                         results.latencies.append(time.perf_counter() - t0)
-                        results.sent_at.append(time.monotonic() - results.started)
+                        results.sent_at.append(sent_at)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 results.error(type(exc).__name__)
             sent += 1

@@ -1,11 +1,11 @@
 """FAQ searches run on the event loop when they are quick, on a worker thread when not.
 
-A lexical search of a few thousand entries takes about 0.3 ms, and handing it to a
-worker thread and back through the event loop costs about as much again: in-process, the
-hop was a fifth of a whole turn. A search that takes milliseconds (a big FAQ, a sentence
+A lexical search of 2,000 entries takes 0.3-0.45 ms, and handing it to a worker thread
+and back through the event loop cost 0.1-0.4 ms more (`bench.engine`: about a tenth of a
+whole turn). A search that takes milliseconds (a big FAQ, a sentence
 encoder) must not hold the loop, though: every other request would wait behind it. So
 the runner keeps a moving average of how long searches take and runs the next one on
-the loop only while that average is well under a millisecond and the text is short;
+the loop only while that average is under half a millisecond and the text is short;
 it keeps measuring either way, so it moves to the thread when the FAQ or its models
 make searches slow and back when they are quick again. Both paths call the same
 thread-safe `Matcher.search`: only where it runs differs, never what it returns.

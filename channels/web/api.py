@@ -178,16 +178,12 @@ class WebChatApi:
 
     async def post_message(self, request: web.Request) -> web.Response:
         token = _bearer(request)
-        # A refused token is answered 401 before anything is said of the body.
         try:
-            parsed = await self._message_body(request)
+            text, postback = await self._message_body(request)
         except web.HTTPException:
+            # A refused token is answered 401 before anything is said of the body.
             await self._authenticate(request, token)
             raise
-        if isinstance(parsed, web.Response):
-            await self._authenticate(request, token)
-            return parsed
-        text, postback = parsed
         # The token is checked in the turn's own transaction (one a message, not two).
         gate = _TokenGate(token, self._clock, self._options.session_lifetime)
         result = await self._engine.handle(
@@ -208,22 +204,20 @@ class WebChatApi:
             }
         )
 
-    async def _message_body(
-        self, request: web.Request
-    ) -> tuple[str | None, str | None] | web.Response:
-        """The text and postback of a message request, or the 4xx when it has neither,
-        both, or one that is empty or too long (a body that is no JSON object raises)."""
+    async def _message_body(self, request: web.Request) -> tuple[str | None, str | None]:
+        """The text and postback of a message request; raises the 4xx when the body is no
+        JSON object or has neither, both, or one that is empty or too long."""
         body = await _json_body(request, required=True)
         text, postback = body.get("text"), body.get("postback")
         if (text is None) == (postback is None):
-            return json_error(400, 'send exactly one of "text" or "postback"')
+            raise _bad_request('send exactly one of "text" or "postback"')
         for name, value in (("text", text), ("postback", postback)):
             if value is not None and (not isinstance(value, str) or not value.strip()):
-                return json_error(400, f'"{name}" must be a non-empty string')
+                raise _bad_request(f'"{name}" must be a non-empty string')
         if text is not None and len(text) > self._max_chars:
-            return json_error(413, f"text is longer than {self._max_chars} characters")
+            raise _too_large(f"text is longer than {self._max_chars} characters")
         if postback is not None and len(postback) > 300:
-            return json_error(413, "postback is longer than 300 characters")
+            raise _too_large("postback is longer than 300 characters")
         return text, postback
 
     async def get_messages(self, request: web.Request) -> web.Response:
@@ -364,3 +358,12 @@ async def _json_body(request: web.Request, *, required: bool) -> dict[str, Any]:
 
 def _bad_request(reason: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": reason}), content_type="application/json")
+
+
+class _TooLarge(web.HTTPClientError):
+    # aiohttp's HTTPRequestEntityTooLarge writes its own text about byte sizes
+    status_code = 413
+
+
+def _too_large(reason: str) -> web.HTTPClientError:
+    return _TooLarge(text=json.dumps({"error": reason}), content_type="application/json")
